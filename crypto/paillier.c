@@ -1,0 +1,292 @@
+/* Paillier encryption, CRT decryption and homomorphic operations. */
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "paillier_internal.h"
+#include "veil/rand.h"
+
+/* All-ones when x == 0, else zero; no branch on x. */
+static inline mp_limb_t ct_is_zero(mp_limb_t x)
+{
+    return (mp_limb_t)0 - ((~x & (x - 1)) >> (GMP_NUMB_BITS - 1));
+}
+
+/* Bits [pos, pos + w) of the little-endian byte string e (w <= 8). */
+static unsigned window_digit(const uint8_t *e, size_t elen, size_t pos, unsigned w)
+{
+    unsigned v = 0;
+    for (unsigned k = 0; k < w; k++) {
+        size_t bit = pos + k;
+        size_t byte = bit / 8;
+        /* Index is public (it depends only on the position). */
+        unsigned b = byte < elen ? (e[byte] >> (bit % 8)) & 1u : 0u;
+        v |= b << k;
+    }
+    return v;
+}
+
+void veil_djn_randomizer(mpz_t rho, const veil_paillier_pub *pk)
+{
+    const size_t L = pk->limbs;
+    const size_t entries = (size_t)1 << pk->djn_win;
+    const size_t elen = (pk->djn_exp_bits + 7) / 8;
+    mp_size_t itch_mul = mpn_sec_mul_itch((mp_size_t)L, (mp_size_t)L);
+    mp_size_t itch_div = mpn_sec_div_r_itch((mp_size_t)(2 * L), (mp_size_t)L);
+    size_t scratch_n = (size_t)(itch_mul > itch_div ? itch_mul : itch_div);
+    /* acc (L), sel (L), prod (2L), scratch */
+    size_t total = 4 * L + scratch_n;
+    mp_limb_t *mem = malloc(total * sizeof(mp_limb_t));
+    uint8_t *e = malloc(elen);
+    if (mem == NULL || e == NULL)
+        abort();
+    mp_limb_t *acc = mem, *sel = mem + L, *prod = mem + 2 * L, *scratch = mem + 4 * L;
+    const mp_limb_t *mod = pk->n2->_mp_d;
+
+    randombytes_buf(e, elen);
+    unsigned extra = (unsigned)(elen * 8 - pk->djn_exp_bits);
+    e[elen - 1] &= (uint8_t)(0xffu >> extra);
+
+    memset(acc, 0, L * sizeof(mp_limb_t));
+    acc[0] = 1;
+    for (size_t i = 0; i < pk->djn_nwin; i++) {
+        unsigned d = window_digit(e, elen, i * pk->djn_win, pk->djn_win);
+        const mp_limb_t *row = pk->djn_table + i * entries * L;
+        memset(sel, 0, L * sizeof(mp_limb_t));
+        /* Read every entry; keep the one whose index equals d. */
+        for (size_t j = 0; j < entries; j++) {
+            mp_limb_t mask = ct_is_zero((mp_limb_t)(j ^ d));
+            const mp_limb_t *ent = row + j * L;
+            for (size_t k = 0; k < L; k++)
+                sel[k] |= ent[k] & mask;
+        }
+        mpn_sec_mul(prod, acc, (mp_size_t)L, sel, (mp_size_t)L, scratch);
+        mpn_sec_div_r(prod, (mp_size_t)(2 * L), mod, (mp_size_t)L, scratch);
+        memcpy(acc, prod, L * sizeof(mp_limb_t));
+    }
+    mpz_import(rho, L, -1, sizeof(mp_limb_t), 0, 0, acc);
+    sodium_memzero(e, elen);
+    sodium_memzero(mem, total * sizeof(mp_limb_t));
+    free(e);
+    free(mem);
+}
+
+/* r^n mod n^2 for a uniform unit r. */
+static void textbook_randomizer(mpz_t rho, const veil_paillier_pub *pk)
+{
+    mpz_t r, g;
+    mpz_inits(r, g, NULL);
+    do {
+        veil_rand_mpz_below(r, pk->n);
+        mpz_gcd(g, r, pk->n);
+    } while (mpz_sgn(r) == 0 || mpz_cmp_ui(g, 1) != 0);
+    mpz_powm(rho, r, pk->n, pk->n2);
+    veil_mpz_wipe(r);
+    mpz_clear(g);
+}
+
+void veil_paillier_randomizer(mpz_t rho, const veil_paillier_pub *pk)
+{
+    if (pk->djn)
+        veil_djn_randomizer(rho, pk);
+    else
+        textbook_randomizer(rho, pk);
+}
+
+veil_status veil_paillier_check_ct(const veil_paillier_pub *pk, const mpz_t c, veil_err *err)
+{
+    if (mpz_sgn(c) <= 0 || mpz_cmp(c, pk->n2) >= 0)
+        return veil_err_set(err, VEIL_ERR_CRYPTO, "ciphertext is out of range (must be in (0, n^2))");
+    mpz_t g;
+    mpz_init(g);
+    mpz_gcd(g, c, pk->n);
+    int ok = mpz_cmp_ui(g, 1) == 0;
+    mpz_clear(g);
+    if (!ok)
+        return veil_err_set(err, VEIL_ERR_CRYPTO,
+                            "ciphertext is not invertible (shares a factor with n)");
+    return VEIL_OK;
+}
+
+static veil_status check_plain(const veil_paillier_pub *pk, const mpz_t m, veil_err *err)
+{
+    if (mpz_sgn(m) < 0 || mpz_cmp(m, pk->n) >= 0)
+        return veil_err_set(err, VEIL_ERR_USAGE, "plaintext residue is outside [0, n)");
+    return VEIL_OK;
+}
+
+/* c = (1 + m n) * rho mod n^2 */
+static void encrypt_with(mpz_t c, const veil_paillier_pub *pk, const mpz_t m, const mpz_t rho)
+{
+    mpz_t t;
+    mpz_init(t);
+    mpz_mul(t, m, pk->n);
+    mpz_add_ui(t, t, 1);
+    mpz_mul(c, t, rho);
+    mpz_mod(c, c, pk->n2);
+    veil_mpz_wipe(t);
+}
+
+veil_status veil_paillier_encrypt(mpz_t c, const veil_paillier_pub *pk, const mpz_t m,
+                                  veil_err *err)
+{
+    veil_status st = check_plain(pk, m, err);
+    if (st != VEIL_OK)
+        return st;
+    mpz_t rho;
+    mpz_init(rho);
+    veil_paillier_randomizer(rho, pk);
+    encrypt_with(c, pk, m, rho);
+    veil_mpz_wipe(rho);
+    return VEIL_OK;
+}
+
+veil_status veil_paillier_encrypt_textbook(mpz_t c, const veil_paillier_pub *pk, const mpz_t m,
+                                           veil_err *err)
+{
+    veil_status st = check_plain(pk, m, err);
+    if (st != VEIL_OK)
+        return st;
+    mpz_t rho;
+    mpz_init(rho);
+    textbook_randomizer(rho, pk);
+    encrypt_with(c, pk, m, rho);
+    veil_mpz_wipe(rho);
+    return VEIL_OK;
+}
+
+/* m_p = L_p(c^(p-1) mod p^2) * h_p mod p, with a constant-time exponentiation
+ * in the secret exponent p - 1. */
+static void decrypt_half(mpz_t out, const mpz_t c, const mpz_t p, const mpz_t p2,
+                         const mpz_t pm1, const mpz_t hp)
+{
+    mpz_t t;
+    mpz_init(t);
+    mpz_mod(t, c, p2);
+    mpz_powm_sec(t, t, pm1, p2);
+    mpz_sub_ui(t, t, 1);
+    mpz_divexact(t, t, p);
+    mpz_mul(t, t, hp);
+    mpz_mod(out, t, p);
+    veil_mpz_wipe(t);
+}
+
+veil_status veil_paillier_decrypt(mpz_t m, const veil_paillier_priv *sk, const mpz_t c,
+                                  veil_err *err)
+{
+    veil_status st = veil_paillier_check_ct(sk->pub, c, err);
+    if (st != VEIL_OK)
+        return st;
+    mpz_t mp, mq;
+    mpz_inits(mp, mq, NULL);
+    decrypt_half(mp, c, sk->p, sk->p2, sk->pm1, sk->hp);
+    decrypt_half(mq, c, sk->q, sk->q2, sk->qm1, sk->hq);
+    /* m = mp + p * ((mq - mp) * p^-1 mod q) */
+    mpz_sub(mq, mq, mp);
+    mpz_mul(mq, mq, sk->pinv);
+    mpz_mod(mq, mq, sk->q);
+    mpz_mul(mq, mq, sk->p);
+    mpz_add(m, mq, mp);
+    veil_mpz_wipe(mp);
+    veil_mpz_wipe(mq);
+    return VEIL_OK;
+}
+
+void veil_paillier_add(mpz_t r, const veil_paillier_pub *pk, const mpz_t a, const mpz_t b)
+{
+    mpz_mul(r, a, b);
+    mpz_mod(r, r, pk->n2);
+}
+
+veil_status veil_paillier_sub(mpz_t r, const veil_paillier_pub *pk, const mpz_t a, const mpz_t b,
+                              veil_err *err)
+{
+    mpz_t inv;
+    mpz_init(inv);
+    if (mpz_invert(inv, b, pk->n2) == 0) {
+        mpz_clear(inv);
+        return veil_err_set(err, VEIL_ERR_CRYPTO, "ciphertext is not invertible");
+    }
+    mpz_mul(r, a, inv);
+    mpz_mod(r, r, pk->n2);
+    mpz_clear(inv);
+    return VEIL_OK;
+}
+
+void veil_paillier_add_plain(mpz_t r, const veil_paillier_pub *pk, const mpz_t c, const mpz_t k)
+{
+    mpz_t t;
+    mpz_init(t);
+    mpz_mod(t, k, pk->n);
+    mpz_mul(t, t, pk->n);
+    mpz_add_ui(t, t, 1);
+    mpz_mul(r, c, t);
+    mpz_mod(r, r, pk->n2);
+    mpz_clear(t);
+}
+
+veil_status veil_paillier_mul_scalar(mpz_t r, const veil_paillier_pub *pk, const mpz_t c,
+                                     const mpz_t k, veil_err *err)
+{
+    /* Work with the smaller of |k| and n - |k|: a negative scalar costs an
+     * exponentiation by |k| and one inversion, not a full-size exponent. */
+    mpz_t e;
+    mpz_init(e);
+    mpz_mod(e, k, pk->n);
+    int negate = 0;
+    mpz_t half;
+    mpz_init(half);
+    mpz_fdiv_q_2exp(half, pk->n, 1);
+    if (mpz_cmp(e, half) > 0) {
+        mpz_sub(e, pk->n, e);
+        negate = 1;
+    }
+    mpz_clear(half);
+    mpz_powm(r, c, e, pk->n2);
+    mpz_clear(e);
+    if (negate && mpz_invert(r, r, pk->n2) == 0)
+        return veil_err_set(err, VEIL_ERR_CRYPTO, "ciphertext is not invertible");
+    return VEIL_OK;
+}
+
+void veil_paillier_rerandomize(mpz_t r, const veil_paillier_pub *pk, const mpz_t c)
+{
+    mpz_t rho;
+    mpz_init(rho);
+    veil_paillier_randomizer(rho, pk);
+    mpz_mul(r, c, rho);
+    mpz_mod(r, r, pk->n2);
+    veil_mpz_wipe(rho);
+}
+
+veil_status veil_paillier_encode(mpz_t m, const veil_paillier_pub *pk, const mpz_t v,
+                                 veil_err *err)
+{
+    if (mpz_cmpabs(v, pk->max_int) > 0)
+        return veil_err_set(err, VEIL_ERR_INPUT,
+                            "value is too large for a %u-bit key (|v| must be <= n/3)", pk->bits);
+    mpz_mod(m, v, pk->n);
+    return VEIL_OK;
+}
+
+veil_status veil_paillier_decode(mpz_t v, const veil_paillier_pub *pk, const mpz_t m,
+                                 veil_err *err)
+{
+    if (mpz_sgn(m) < 0 || mpz_cmp(m, pk->n) >= 0)
+        return veil_err_set(err, VEIL_ERR_USAGE, "plaintext residue is outside [0, n)");
+    if (mpz_cmp(m, pk->max_int) <= 0) {
+        mpz_set(v, m);
+        return VEIL_OK;
+    }
+    mpz_t neg;
+    mpz_init(neg);
+    mpz_sub(neg, pk->n, pk->max_int);
+    int ok = mpz_cmp(m, neg) >= 0;
+    mpz_clear(neg);
+    if (!ok)
+        return veil_err_set(err, VEIL_ERR_CRYPTO,
+                            "overflow: the decrypted value is outside the encodable range; "
+                            "the computation exceeded the key's plaintext space");
+    mpz_sub(v, m, pk->n);
+    return VEIL_OK;
+}
