@@ -46,6 +46,7 @@ static void test_parse_valid_decimals(void)
     expect_parse("007.10", 2, "710");
     expect_parse("99999999999999999999999999999999.99", 2, "9999999999999999999999999999999999");
     expect_parse("-0.000000000000000000000000000001", 30, "-1");
+    expect_parse("1", VEIL_SCALE_MAX, "1" /* followed by 256 zeros */ "0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000");
 }
 
 static void test_parse_refuses_what_it_cannot_represent_exactly(void)
@@ -64,7 +65,7 @@ static void test_parse_refuses_what_it_cannot_represent_exactly(void)
     expect_parse_error("0x10", 0, VEIL_ERR_INPUT, "not a decimal number");
     expect_parse_error("1 000", 0, VEIL_ERR_INPUT, "not a decimal number");
     expect_parse_error("NaN", 0, VEIL_ERR_INPUT, "not a decimal number");
-    expect_parse_error("1", VEIL_SCALE_MAX + 1, VEIL_ERR_USAGE, "scale 31");
+    expect_parse_error("1", VEIL_SCALE_MAX + 1, VEIL_ERR_USAGE, "scale 257");
 }
 
 static void test_parse_length_limit(void)

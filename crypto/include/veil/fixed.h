@@ -16,7 +16,9 @@
 extern "C" {
 #endif
 
-#define VEIL_SCALE_MAX 30
+/* 256 = 4 * VEIL_PYJSON_EXP_MAX: python-paillier values imported exactly
+ * (16^-64 = 5^256 / 10^256) must fit in ciphertext files. */
+#define VEIL_SCALE_MAX 256
 /* Longest decimal text accepted for one value (digits, sign and point). */
 #define VEIL_FIXED_TEXT_MAX 4096
 

@@ -69,7 +69,8 @@ void veil_paillier_pub_n(mpz_t out, const veil_paillier_pub *pk);
 void veil_paillier_pub_n2(mpz_t out, const veil_paillier_pub *pk);
 int veil_paillier_pub_is_djn(const veil_paillier_pub *pk);
 void veil_paillier_pub_hs(mpz_t out, const veil_paillier_pub *pk); /* 0 if not DJN */
-/* Largest magnitude an encoded signed plaintext may have: floor((n-1)/3). */
+/* Largest magnitude an encoded signed plaintext may have: n // 3 - 1 (as
+ * python-paillier). */
 void veil_paillier_pub_max_int(mpz_t out, const veil_paillier_pub *pk);
 /* SHA-256 over a domain tag and n: identifies the key (hs is not part of it,
  * so a textbook and a DJN copy of the same key share one fingerprint). */
