@@ -350,6 +350,22 @@ static void djn_base(mpz_t hs, const veil_paillier_priv *sk)
     veil_mpz_wipe(b);
 }
 
+/* x is an n-th residue mod n^2 iff x^(p-1) = 1 mod p^2 and x^(q-1) = 1 mod
+ * q^2 (the n-th residues are the elements of order dividing phi(n)). */
+static int is_nth_residue(const veil_paillier_priv *sk, const mpz_t x)
+{
+    mpz_t t;
+    mpz_init(t);
+    mpz_mod(t, x, sk->p2);
+    mpz_powm_sec(t, t, sk->pm1, sk->p2);
+    int ok = mpz_cmp_ui(t, 1) == 0;
+    mpz_mod(t, x, sk->q2);
+    mpz_powm_sec(t, t, sk->qm1, sk->q2);
+    ok = ok && mpz_cmp_ui(t, 1) == 0;
+    mpz_clear(t);
+    return ok;
+}
+
 /* Builds sk from p and q, assumed already checked. */
 static veil_status priv_build(veil_paillier_priv **out, const mpz_t p, const mpz_t q,
                               const mpz_t hs, int djn, veil_err *err)
@@ -386,6 +402,10 @@ static veil_status priv_build(veil_paillier_priv **out, const mpz_t p, const mpz
     if (hs != NULL && mpz_sgn(hs) != 0) {
         mpz_mul(sk->pub->n2, sk->pub->n, sk->pub->n);
         st = check_hs(sk->pub->n, sk->pub->n2, hs, err);
+        if (st == VEIL_OK && !is_nth_residue(sk, hs))
+            st = veil_err_set(err, VEIL_ERR_CRYPTO,
+                              "DJN base hs is not an n-th residue: encryptions under this key "
+                              "would not decrypt (the public part of the key was altered)");
         if (st != VEIL_OK)
             goto done;
         mpz_set(sk->pub->hs, hs);
@@ -422,10 +442,21 @@ veil_status veil_paillier_priv_new(veil_paillier_priv **out, const mpz_t p, cons
         return veil_err_set(err, VEIL_ERR_CRYPTO, "private key factor p is not prime");
     if (mpz_probab_prime_p(q, 40) == 0)
         return veil_err_set(err, VEIL_ERR_CRYPTO, "private key factor q is not prime");
-    mpz_t n;
-    mpz_init(n);
+    mpz_t n, phi, g;
+    mpz_inits(n, phi, g, NULL);
     mpz_mul(n, p, q);
     veil_status st = check_modulus(n, err);
+    if (st == VEIL_OK) {
+        /* gcd(n, (p-1)(q-1)) = 1 is what makes g = n + 1 decryptable. */
+        mpz_sub_ui(phi, p, 1);
+        mpz_sub_ui(g, q, 1);
+        mpz_mul(phi, phi, g);
+        mpz_gcd(g, n, phi);
+        if (mpz_cmp_ui(g, 1) != 0)
+            st = veil_err_set(err, VEIL_ERR_CRYPTO, "private key is unusable: gcd(n, phi(n)) != 1");
+    }
+    veil_mpz_wipe(phi);
+    veil_mpz_wipe(g);
     mpz_clear(n);
     if (st != VEIL_OK)
         return st;

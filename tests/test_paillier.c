@@ -409,6 +409,12 @@ static void test_private_key_validation(void)
     TU_ASSERT_ERR(veil_paillier_priv_new(&sk, p, bad, NULL, 0, &err), err, VEIL_ERR_CRYPTO,
                   "odd primes");
     CU_ASSERT_PTR_NULL(sk);
+    /* A DJN base that is not an n-th residue (here g = n + 1 itself). */
+    mpz_mul(bad, p, q);
+    mpz_add_ui(bad, bad, 1);
+    TU_ASSERT_ERR(veil_paillier_priv_new(&sk, p, q, bad, 1, &err), err, VEIL_ERR_CRYPTO,
+                  "not an n-th residue");
+    CU_ASSERT_PTR_NULL(sk);
     /* Order of p and q does not matter. */
     CU_ASSERT_EQUAL(veil_paillier_priv_new(&sk, q, p, NULL, 0, &err), VEIL_OK);
     veil_paillier_priv_free(sk);

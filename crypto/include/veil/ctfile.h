@@ -48,6 +48,9 @@ void veil_result_clear(veil_result *r);
 veil_status veil_result_append(veil_result *r, const char *group, int is_total,
                                const veil_enc *value, veil_err *err) VEIL_WUR;
 
+/* Writes r (1 to VEIL_RESULT_ITEMS_MAX items, each checked against pk) to
+ * path, mode 0644. Load/parse initialize *out (its old content is not
+ * freed) and leave it empty on error, so veil_result_clear is always safe. */
 veil_status veil_result_save(const char *path, const veil_paillier_pub *pk,
                              const veil_result *r, veil_err *err) VEIL_WUR;
 veil_status veil_result_load(veil_result *out, const char *path, const veil_paillier_pub *pk,
@@ -68,8 +71,9 @@ typedef struct {
 typedef struct veil_column_writer veil_column_writer;
 typedef struct veil_column_reader veil_column_reader;
 
-/* Opens path + ".tmp.XXXXXX" for writing; nothing appears at `path` until
- * commit. group_name NULL means ungrouped. */
+/* Opens path + ".tmp.XXXXXX" for writing (mode 0600: row-level data);
+ * nothing appears at `path` until commit. group_name NULL means ungrouped.
+ * pk must outlive the writer (and, for readers, the reader). */
 veil_status veil_column_writer_open(veil_column_writer **out, const char *path,
                                     const veil_paillier_pub *pk, const char *name,
                                     uint32_t scale, const mpz_t bound, const char *group_name,
