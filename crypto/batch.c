@@ -1,0 +1,174 @@
+/* Batch Paillier encryption and decryption on POSIX threads: one contiguous
+ * chunk per worker, results reported by the lowest failing index. */
+#define _GNU_SOURCE /* sched_getaffinity and CPU_COUNT */
+#include "veil/batch.h"
+
+#include <limits.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "veil/rand.h"
+
+typedef enum { BATCH_ENCRYPT, BATCH_DECRYPT } batch_op;
+
+/* One worker's slice [begin, end) of the column and its private result.
+ * Workers share only read-only inputs (key, input array); everything they
+ * write lives in their own job or in out[begin..end). */
+typedef struct {
+    batch_op op;
+    const veil_paillier_pub *pk;
+    const veil_paillier_priv *sk;
+    mpz_t *out;
+    const mpz_t *in;
+    size_t begin, end;
+    veil_status st;
+    size_t failed_at; /* valid when st != VEIL_OK */
+    veil_err err;
+    pthread_t tid;
+    int started;
+} batch_job;
+
+unsigned veil_cpu_count(void)
+{
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned n = 1;
+    if (online > 0)
+        n = online > (long)UINT_MAX ? UINT_MAX : (unsigned)online;
+#ifdef __linux__
+    /* A process pinned to fewer CPUs (taskset, cgroup cpusets) must not
+     * start more workers than it can run. Masks wider than cpu_set_t make
+     * the call fail; the online count is used then. */
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) == 0) {
+        int allowed = CPU_COUNT(&set);
+        if (allowed > 0 && (unsigned)allowed < n)
+            n = (unsigned)allowed;
+    }
+#endif
+    return n;
+}
+
+/* Processes the job's slice in order and stops at its first failure, so the
+ * failure it records is the lowest failing index of its slice. */
+static void run_job(batch_job *job)
+{
+    job->st = VEIL_OK;
+    for (size_t i = job->begin; i < job->end; i++) {
+        veil_status st;
+        if (job->op == BATCH_ENCRYPT)
+            st = veil_paillier_encrypt(job->out[i], job->pk, job->in[i], &job->err);
+        else
+            st = veil_paillier_decrypt(job->out[i], job->sk, job->in[i], &job->err);
+        if (st != VEIL_OK) {
+            job->st = st;
+            job->failed_at = i;
+            return;
+        }
+    }
+}
+
+static void *job_main(void *arg)
+{
+    run_job(arg);
+    return NULL;
+}
+
+static size_t worker_count(size_t count, unsigned threads)
+{
+    size_t n = threads == 0 ? veil_cpu_count() : threads;
+    if (n > VEIL_BATCH_MAX_THREADS)
+        n = VEIL_BATCH_MAX_THREADS;
+    if (n > count)
+        n = count;
+    return n;
+}
+
+/* Splits the column into contiguous chunks, runs chunk 0 on the calling
+ * thread and the others on new threads, and joins them all. A chunk whose
+ * thread cannot be created runs on the calling thread instead, so a thread
+ * shortage slows a batch down but never fails it. Because chunks are in
+ * index order, the first failing chunk holds the lowest failing index. */
+static veil_status run_batch(batch_op op, const veil_paillier_pub *pk, const veil_paillier_priv *sk,
+                             mpz_t *out, const mpz_t *in, size_t count, unsigned threads,
+                             veil_err *err)
+{
+    veil_status st = VEIL_OK;
+    batch_job *jobs = NULL;
+
+    veil_err_clear(err);
+    if (count == 0)
+        return VEIL_OK;
+    if (pk == NULL || out == NULL || in == NULL)
+        return veil_err_set(err, VEIL_ERR_USAGE, "batch of %zu values: key or array is NULL",
+                            count);
+    if (veil_crypto_init() != 0)
+        return veil_err_set(err, VEIL_ERR_INTERNAL, "batch: libsodium failed to initialize");
+
+    size_t nworkers = worker_count(count, threads);
+    jobs = calloc(nworkers, sizeof *jobs);
+    if (jobs == NULL) {
+        st = veil_err_set(err, VEIL_ERR_NOMEM, "batch of %zu values: out of memory", count);
+        goto done;
+    }
+    size_t base = count / nworkers, extra = count % nworkers, begin = 0;
+    for (size_t w = 0; w < nworkers; w++) {
+        batch_job *job = &jobs[w];
+        job->op = op;
+        job->pk = pk;
+        job->sk = sk;
+        job->out = out;
+        job->in = in;
+        job->begin = begin;
+        job->end = begin + base + (w < extra ? 1 : 0);
+        begin = job->end;
+        veil_err_clear(&job->err);
+    }
+
+    for (size_t w = 1; w < nworkers; w++)
+        jobs[w].started = pthread_create(&jobs[w].tid, NULL, job_main, &jobs[w]) == 0;
+    run_job(&jobs[0]);
+    for (size_t w = 1; w < nworkers; w++)
+        if (!jobs[w].started)
+            run_job(&jobs[w]);
+    for (size_t w = 1; w < nworkers; w++)
+        if (jobs[w].started)
+            pthread_join(jobs[w].tid, NULL);
+
+    for (size_t w = 0; w < nworkers; w++) {
+        if (jobs[w].st == VEIL_OK)
+            continue;
+        st = jobs[w].st;
+        if (err != NULL) {
+            *err = jobs[w].err;
+            veil_err_prefix(err, "value %zu", jobs[w].failed_at);
+        }
+        break;
+    }
+
+done:
+    if (st != VEIL_OK)
+        for (size_t i = 0; i < count; i++)
+            mpz_set_ui(out[i], 0);
+    free(jobs);
+    return st;
+}
+
+veil_status veil_paillier_encrypt_batch(mpz_t *c, const veil_paillier_pub *pk, const mpz_t *m,
+                                        size_t count, unsigned threads, veil_err *err)
+{
+    return run_batch(BATCH_ENCRYPT, pk, NULL, c, m, count, threads, err);
+}
+
+veil_status veil_paillier_decrypt_batch(mpz_t *m, const veil_paillier_priv *sk, const mpz_t *c,
+                                        size_t count, unsigned threads, veil_err *err)
+{
+    if (sk == NULL && count > 0) {
+        veil_err_clear(err);
+        return veil_err_set(err, VEIL_ERR_USAGE, "batch of %zu values: key is NULL", count);
+    }
+    return run_batch(BATCH_DECRYPT, sk != NULL ? veil_paillier_priv_pub(sk) : NULL, sk, m, c, count,
+                     threads, err);
+}
