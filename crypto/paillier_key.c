@@ -86,21 +86,24 @@ static veil_status djn_table_build(veil_paillier_pub *pk, veil_err *err)
     if (pk->djn_table == NULL)
         return veil_err_set(err, VEIL_ERR_NOMEM, "out of memory building the DJN table");
 
-    mpz_t base, acc;
-    mpz_inits(base, acc, NULL);
+    mpz_t base, acc, mont;
+    mpz_inits(base, acc, mont, NULL);
     mpz_set(base, pk->hs);
+    const mp_bitcnt_t rbits = (mp_bitcnt_t)pk->limbs * GMP_NUMB_BITS;
     for (size_t i = 0; i < pk->djn_nwin; i++) {
         mpz_set_ui(acc, 1);
         for (size_t j = 0; j < ((size_t)1 << pk->djn_win); j++) {
             mp_limb_t *dst = pk->djn_table + (i * ((size_t)1 << pk->djn_win) + j) * pk->limbs;
-            mpz_export(dst, NULL, -1, sizeof(mp_limb_t), 0, 0, acc);
+            mpz_mul_2exp(mont, acc, rbits);
+            mpz_mod(mont, mont, pk->n2);
+            mpz_export(dst, NULL, -1, sizeof(mp_limb_t), 0, 0, mont);
             mpz_mul(acc, acc, base);
             mpz_mod(acc, acc, pk->n2);
         }
         /* acc is now base^(2^w): the next window's base. */
         mpz_set(base, acc);
     }
-    mpz_clears(base, acc, NULL);
+    mpz_clears(base, acc, mont, NULL);
     return VEIL_OK;
 }
 
@@ -120,6 +123,7 @@ void veil_paillier_pub_free(veil_paillier_pub *pk)
     if (pk == NULL)
         return;
     mpz_clears(pk->n, pk->n2, pk->max_int, pk->hs, NULL);
+    veil_mont_clear(&pk->mont);
     free(pk->djn_table);
     free(pk);
 }
@@ -133,6 +137,8 @@ static veil_status pub_finish(veil_paillier_pub *pk, veil_err *err)
     mpz_fdiv_q_ui(pk->max_int, pk->n, 3);
     mpz_sub_ui(pk->max_int, pk->max_int, 1);
     pk->limbs = mpz_size(pk->n2);
+    if (veil_mont_init(&pk->mont, pk->n2) != 0)
+        return veil_err_set(err, VEIL_ERR_NOMEM, "out of memory");
     compute_fingerprint(pk);
     if (pk->djn)
         return djn_table_build(pk, err);
@@ -287,6 +293,12 @@ void veil_paillier_priv_free(veil_paillier_priv *sk)
     veil_mpz_wipe(sk->hp);
     veil_mpz_wipe(sk->hq);
     veil_mpz_wipe(sk->pinv);
+    BN_clear_free(sk->bn_p2);
+    BN_clear_free(sk->bn_q2);
+    BN_clear_free(sk->bn_pm1);
+    BN_clear_free(sk->bn_qm1);
+    BN_MONT_CTX_free(sk->mont_p2);
+    BN_MONT_CTX_free(sk->mont_q2);
     veil_paillier_pub_free(sk->pub);
     sodium_memzero(sk, sizeof *sk);
     free(sk);
@@ -366,6 +378,43 @@ static int is_nth_residue(const veil_paillier_priv *sk, const mpz_t x)
     return ok;
 }
 
+/* A secret GMP integer as an OpenSSL BIGNUM flagged constant-time. */
+static BIGNUM *bn_secret(const mpz_t x)
+{
+    size_t len = (mpz_sizeinbase(x, 2) + 7) / 8;
+    uint8_t *buf = malloc(len);
+    if (buf == NULL)
+        return NULL;
+    mpz_export(buf, NULL, 1, 1, 1, 0, x);
+    BIGNUM *bn = BN_secure_new();
+    if (bn != NULL && BN_bin2bn(buf, (int)len, bn) == NULL) {
+        BN_clear_free(bn);
+        bn = NULL;
+    }
+    if (bn != NULL)
+        BN_set_flags(bn, BN_FLG_CONSTTIME);
+    sodium_memzero(buf, len);
+    free(buf);
+    return bn;
+}
+
+/* OpenSSL state for decryption: moduli, exponents, Montgomery contexts. */
+static int priv_openssl_init(veil_paillier_priv *sk)
+{
+    BN_CTX *ctx = BN_CTX_new();
+    sk->bn_p2 = bn_secret(sk->p2);
+    sk->bn_q2 = bn_secret(sk->q2);
+    sk->bn_pm1 = bn_secret(sk->pm1);
+    sk->bn_qm1 = bn_secret(sk->qm1);
+    sk->mont_p2 = BN_MONT_CTX_new();
+    sk->mont_q2 = BN_MONT_CTX_new();
+    int ok = ctx != NULL && sk->bn_p2 && sk->bn_q2 && sk->bn_pm1 && sk->bn_qm1 && sk->mont_p2 &&
+             sk->mont_q2 && BN_MONT_CTX_set(sk->mont_p2, sk->bn_p2, ctx) &&
+             BN_MONT_CTX_set(sk->mont_q2, sk->bn_q2, ctx);
+    BN_CTX_free(ctx);
+    return ok;
+}
+
 /* Builds sk from p and q, assumed already checked. */
 static veil_status priv_build(veil_paillier_priv **out, const mpz_t p, const mpz_t q,
                               const mpz_t hs, int djn, veil_err *err)
@@ -393,6 +442,10 @@ static veil_status priv_build(veil_paillier_priv **out, const mpz_t p, const mpz
         goto done;
     }
     mpz_mul(sk->pub->n, sk->p, sk->q);
+    if (!priv_openssl_init(sk)) {
+        st = veil_err_set(err, VEIL_ERR_NOMEM, "out of memory (OpenSSL)");
+        goto done;
+    }
     if (!crt_constant(sk->hp, sk->pub->n, sk->p, sk->p2, sk->pm1) ||
         !crt_constant(sk->hq, sk->pub->n, sk->q, sk->q2, sk->qm1) ||
         mpz_invert(sk->pinv, sk->p, sk->q) == 0) {
