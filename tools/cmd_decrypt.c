@@ -7,6 +7,7 @@
 #include "csv_column.h"
 #include "passphrase.h"
 #include "progress.h"
+#include "result_csv.h"
 #include "veil/batch.h"
 #include "veil/ctfile.h"
 #include "veil/fixed.h"
@@ -30,52 +31,31 @@ static int put_field(FILE *f, const char *s)
     return veil_csv_write_field(f, s, strlen(s));
 }
 
-/* Writes `[label,]count,sum` for one decrypted item. */
-static veil_status put_item(FILE *f, const char *label, const veil_enc *e, const mpz_t v,
-                            veil_err *err)
-{
-    char *sum = veil_fixed_format(v, e->scale);
-    if (sum == NULL)
-        return veil_err_set(err, VEIL_ERR_NOMEM, "out of memory");
-    int bad = label != NULL && (put_field(f, label) != 0 || fputc(',', f) == EOF);
-    bad = bad || fprintf(f, "%llu,%s\n", (unsigned long long)e->count, sum) < 0;
-    free(sum);
-    return bad ? veil_err_set(err, VEIL_ERR_IO, "write failed") : VEIL_OK;
-}
-
 static veil_status decrypt_result(FILE *f, const char *path, const veil_paillier_priv *sk,
                                   veil_err *err)
 {
     veil_result res;
     veil_result_init(&res);
-    mpz_t v;
-    mpz_init(v);
+    mpz_t *v = NULL;
     veil_status st = veil_result_load(&res, path, veil_paillier_priv_pub(sk), err);
-    int grouped = 0;
-    for (size_t i = 0; st == VEIL_OK && i < res.count; i++)
-        grouped |= res.items[i].group != NULL || res.items[i].is_total;
-    if (st == VEIL_OK && fputs(grouped ? "group,count,sum\n" : "count,sum\n", f) == EOF)
-        st = veil_err_set(err, VEIL_ERR_IO, "write failed");
+    if (st == VEIL_OK && (v = calloc(res.count, sizeof *v)) == NULL)
+        st = veil_err_set(err, VEIL_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; v != NULL && i < res.count; i++)
+        mpz_init(v[i]);
     for (size_t i = 0; st == VEIL_OK && i < res.count; i++) {
-        const veil_result_item *it = &res.items[i];
-        const char *label = it->is_total ? VEIL_TOTAL_LABEL : it->group;
-        if (grouped && label == NULL)
-            st = veil_err_set(err, VEIL_ERR_INPUT, "%s: item %zu has no group label", path, i + 1);
-        else if (it->group != NULL && strcmp(it->group, VEIL_TOTAL_LABEL) == 0)
-            st = veil_err_set(err, VEIL_ERR_INPUT,
-                              "%s: a group is labelled '%s', which is "
-                              "reserved for the overall total",
-                              path, VEIL_TOTAL_LABEL);
-        if (st == VEIL_OK && (st = veil_enc_decrypt(v, sk, &it->value, err)) != VEIL_OK) {
+        const char *label = veil_result_csv_label(&res, i);
+        if ((st = veil_enc_decrypt(v[i], sk, &res.items[i].value, err)) != VEIL_OK) {
             if (label != NULL)
                 veil_err_prefix(err, "%s: group \"%s\"", path, label);
             else
                 veil_err_prefix(err, "%s: item %zu", path, i + 1);
         }
-        if (st == VEIL_OK)
-            st = put_item(f, grouped ? label : NULL, &it->value, v, err);
     }
-    veil_mpz_wipe(v);
+    if (st == VEIL_OK)
+        st = veil_result_csv_write(f, path, &res, (const mpz_t *)v, err);
+    for (size_t i = 0; v != NULL && i < res.count; i++)
+        veil_mpz_wipe(v[i]);
+    free(v);
     veil_result_clear(&res);
     return st;
 }

@@ -268,7 +268,7 @@ static const veil_opt gen_opts[] = {
 
 const veil_cmd veil_cmd_gen = {
     .name = "gen",
-    .summary = "generate synthetic department records (CSV) for demos and tests",
+    .summary = "Generate synthetic department records (CSV) for demos and tests.",
     .synopsis = "--department tax|social|health --rows N [--seed S] [--out FILE]",
     .description =
         "Writes reproducible synthetic citizen records for one department: resident_id (a "

@@ -23,6 +23,14 @@ extern const veil_cmd veil_cmd_ciphertext_import;
 extern const veil_cmd veil_cmd_ciphertext_export;
 extern const veil_cmd veil_cmd_gen;
 extern const veil_cmd veil_cmd_plainsum;
+extern const veil_cmd veil_cmd_deid_apply;
+extern const veil_cmd veil_cmd_deid_keygen;
+extern const veil_cmd veil_cmd_deid_anonymize;
+extern const veil_cmd veil_cmd_deid_risk;
+extern const veil_cmd veil_cmd_threshold_keygen;
+extern const veil_cmd veil_cmd_threshold_party_key;
+extern const veil_cmd veil_cmd_threshold_decrypt_share;
+extern const veil_cmd veil_cmd_threshold_combine;
 
 /* All commands in the order `veil --help` lists them; NULL-terminated. */
 extern const veil_cmd *const veil_commands[];
