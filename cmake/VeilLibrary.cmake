@@ -27,6 +27,17 @@ function(veil_add_library name)
     install(DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
   endif()
 
+  # prefix relative to the .pc file's folder (<libdir>/pkgconfig), so the
+  # installed tree can be moved; an absolute libdir keeps the prefix as is.
+  if(IS_ABSOLUTE "${CMAKE_INSTALL_LIBDIR}")
+    set(PC_PREFIX "${CMAKE_INSTALL_PREFIX}")
+  else()
+    string(REPLACE "/" ";" _parts "${CMAKE_INSTALL_LIBDIR}/pkgconfig")
+    set(PC_PREFIX "\${pcfiledir}")
+    foreach(_p ${_parts})
+      string(APPEND PC_PREFIX "/..")
+    endforeach()
+  endif()
   set(PC_NAME ${name})
   set(PC_REQUIRES "${A_PC_REQUIRES}")
   set(PC_LIBS_PRIVATE "${A_PC_LIBS_PRIVATE}")
