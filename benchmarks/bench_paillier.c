@@ -438,7 +438,7 @@ static void bench_bits(bench_table *tab, const bench_opts *o, unsigned bits)
                   op_decrypt_textbook, o->seconds, 1, 1, 1, 1);
     print_row(ref);
     expect_equal(&x, x.out, x.m1, "decrypt_textbook");
-    r = measure(tab, &x, "decrypt", "decrypt (CRT, OpenSSL consttime, default)", op_decrypt, o->seconds,
+    r = measure(tab, &x, "decrypt", "decrypt (CRT, OpenSSL consttime)", op_decrypt, o->seconds,
                 1, 1, 1, 1);
     compare(r, ref);
     print_row(r);
