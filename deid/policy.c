@@ -94,6 +94,21 @@ void veil_deid_policy_free(veil_deid_policy *p)
     free(p);
 }
 
+int veil_deid_policy_noise_column(const veil_deid_policy *p, size_t i, const char **name,
+                                  double *epsilon)
+{
+    for (size_t k = 0; k < p->ncols; k++) {
+        if (p->cols[k].action != ACT_NOISE)
+            continue;
+        if (i-- == 0) {
+            *name = p->cols[k].name;
+            *epsilon = p->cols[k].epsilon;
+            return 1;
+        }
+    }
+    return 0;
+}
+
 int veil_deid_policy_needs_key(const veil_deid_policy *p)
 {
     for (size_t i = 0; i < p->ncols; i++)

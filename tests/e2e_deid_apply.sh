@@ -83,4 +83,20 @@ if "$veil" deid apply --policy bad.json --in tax.csv --out x.out --key-file shar
     fail "accepted an unknown preset"
 fi
 grep -q 'bad.json:4: column "name": unknown preset "nam"' err.txt || fail "preset: $(cat err.txt)"
+# Differential privacy: the epsilon spent is reported, per column and in
+# total, even with --quiet.
+cat > noise.json <<'JSON'
+{
+  "version": 1,
+  "unlisted": "drop",
+  "columns": {
+    "income": {"level": "L3", "action": "noise", "epsilon": 0.5, "sensitivity": "100", "scale": 2}
+  }
+}
+JSON
+"$veil" deid apply --quiet --policy noise.json --in tax.csv --out noised.csv 2> eps.txt ||
+    fail "noise policy: $(cat eps.txt)"
+grep -q 'column "income": Laplace noise, epsilon 0.5 per person' eps.txt || fail "epsilon: $(cat eps.txt)"
+grep -q 'epsilon spent 0.5 per person (1 noised column)' eps.txt || fail "epsilon total: $(cat eps.txt)"
+[ "$(wc -l < noised.csv)" -eq 3 ] || fail "noised output: $(cat noised.csv)"
 echo "e2e_deid_apply: all checks passed"

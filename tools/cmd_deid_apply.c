@@ -20,6 +20,26 @@ static const veil_opt opts[] = {
     {NULL, 0, NULL, NULL, 0},
 };
 
+/* The privacy loss of the release, printed even with --quiet because it is
+ * part of what was published: each noised column releases every record's
+ * value once (epsilon per person for that column); columns add up for a
+ * person (sequential composition). */
+static void report_epsilon(const veil_deid_policy *pol)
+{
+    const char *name;
+    double eps, total = 0;
+    size_t i = 0;
+    while (veil_deid_policy_noise_column(pol, i, &name, &eps)) {
+        fprintf(stderr, "veil deid apply: differential privacy: column \"%s\": Laplace noise, "
+                        "epsilon %g per person\n", name, eps);
+        total += eps;
+        i++;
+    }
+    if (i > 0)
+        fprintf(stderr, "veil deid apply: differential privacy: epsilon spent %g per person "
+                        "(%zu noised column%s)\n", total, i, i == 1 ? "" : "s");
+}
+
 static int run(const veil_cmd *cmd, int argc, char **argv)
 {
     veil_args a;
@@ -62,6 +82,8 @@ static int run(const veil_cmd *cmd, int argc, char **argv)
                 (unsigned long long)stats.records_suppressed,
                 (unsigned long long)stats.cells_suppressed,
                 (unsigned long long)stats.invalid_redacted);
+    if (st == VEIL_OK)
+        report_epsilon(pol);
     veil_deid_key_free(key);
     veil_deid_policy_free(pol);
     veil_args_free(&a);

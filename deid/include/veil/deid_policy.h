@@ -28,6 +28,11 @@ veil_status veil_deid_policy_load(veil_deid_policy **out, const char *path, veil
 void veil_deid_policy_free(veil_deid_policy *p);
 /* 1 when some column pseudonymizes or encrypts, so a key file is needed. */
 int veil_deid_policy_needs_key(const veil_deid_policy *p);
+/* The i-th column (0-based, in policy order) that receives differential-
+ * privacy noise: its name and the epsilon spent on each record's value.
+ * Returns 0 once i is past the last such column. */
+int veil_deid_policy_noise_column(const veil_deid_policy *p, size_t i, const char **name,
+                                  double *epsilon);
 
 #ifdef __cplusplus
 }
