@@ -21,8 +21,9 @@
 int veil_bench_anon(const char *dir);
 
 #define NQI 8
-static const char *const QI[NQI] = {"age",       "sex",            "race",      "marital-status",
-                                    "education", "native-country", "workclass", "occupation"};
+static const char *const QI[NQI] = {
+    "age",       "sex",       "race", "marital-status", "education", "native-country",
+    "workclass", "occupation"};
 
 static double now_sec(void)
 {
@@ -41,8 +42,8 @@ static int run_searches(const char *label, const veil_table *t, veil_hierarchy *
                  {0, VEIL_ANON_LOSS},
                  {5, VEIL_ANON_LOSS}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        veil_anon_config cfg = {.k = 5, .t = -1, .supp_num = cases[i].supp, .supp_den = 100,
-                                .metric = cases[i].m};
+        veil_anon_config cfg = {
+            .k = 5, .t = -1, .supp_num = cases[i].supp, .supp_den = 100, .metric = cases[i].m};
         veil_anon_result r;
         veil_err err;
         double t0 = now_sec();

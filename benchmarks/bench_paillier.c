@@ -26,8 +26,8 @@
 #include "veil/paillier.h"
 #include "veil/rand.h"
 
-int veil_bench_deid(unsigned long rows); /* bench_deid.c */
-int veil_bench_anon(const char *dir);    /* bench_deid_anon.c */
+int veil_bench_deid(unsigned long rows);            /* bench_deid.c */
+int veil_bench_anon(const char *dir);               /* bench_deid_anon.c */
 int veil_bench_threshold(int full, double seconds); /* bench_threshold.c */
 
 #define MAX_BITS_LIST 8
@@ -438,8 +438,8 @@ static void bench_bits(bench_table *tab, const bench_opts *o, unsigned bits)
                   op_decrypt_textbook, o->seconds, 1, 1, 1, 1);
     print_row(ref);
     expect_equal(&x, x.out, x.m1, "decrypt_textbook");
-    r = measure(tab, &x, "decrypt", "decrypt (CRT, OpenSSL consttime)", op_decrypt, o->seconds,
-                1, 1, 1, 1);
+    r = measure(tab, &x, "decrypt", "decrypt (CRT, OpenSSL consttime)", op_decrypt, o->seconds, 1,
+                1, 1, 1);
     compare(r, ref);
     print_row(r);
     expect_equal(&x, x.out, x.m1, "decrypt");
@@ -700,12 +700,18 @@ static void parse_bits(bench_opts *o, const char *arg)
 static void parse_options(bench_opts *o, int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"quick", no_argument, NULL, 'q'},         {"full", no_argument, NULL, 'f'},
-        {"bits", required_argument, NULL, 'b'},    {"seconds", required_argument, NULL, 's'},
-        {"threads", required_argument, NULL, 't'}, {"batch", required_argument, NULL, 'n'},
-        {"csv", required_argument, NULL, 'c'},     {"json", required_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},          {"deid", no_argument, NULL, 'D'},
-        {"threshold", no_argument, NULL, 'T'},     {"anon", optional_argument, NULL, 'A'},
+        {"quick", no_argument, NULL, 'q'},
+        {"full", no_argument, NULL, 'f'},
+        {"bits", required_argument, NULL, 'b'},
+        {"seconds", required_argument, NULL, 's'},
+        {"threads", required_argument, NULL, 't'},
+        {"batch", required_argument, NULL, 'n'},
+        {"csv", required_argument, NULL, 'c'},
+        {"json", required_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {"deid", no_argument, NULL, 'D'},
+        {"threshold", no_argument, NULL, 'T'},
+        {"anon", optional_argument, NULL, 'A'},
         {NULL, 0, NULL, 0},
     };
     double seconds = 0;

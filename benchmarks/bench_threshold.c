@@ -116,8 +116,8 @@ int veil_bench_threshold(int full, double seconds)
     printf("veil-bench --threshold: %s mode, >= %.2f s per measurement, %u CPUs shared, "
            "keygen %s\n\n",
            full ? "full" : "quick", seconds, veil_cpu_count(), full ? "3 runs" : "1 run");
-    printf("%-5s %-3s %-3s %-44s %10s %11s %6s\n", "bits", "t", "l", "operation", "ops/s",
-           "ms/op", "ops");
+    printf("%-5s %-3s %-3s %-44s %10s %11s %6s\n", "bits", "t", "l", "operation", "ops/s", "ms/op",
+           "ops");
     for (unsigned t = 3; t <= 9; t += t == 3 ? 2 : 4)
         if (bench_t(t, full, seconds) != 0)
             return 1;

@@ -61,8 +61,8 @@ static void redc(mp_limb_t *r, mp_limb_t *t, const veil_mont *ctx, mp_limb_t *cv
         r[k] = (r[k] & mask) | (t[L + k] & ~mask);
 }
 
-void veil_mont_mul_sec(mp_limb_t *r, const mp_limb_t *a, const mp_limb_t *b,
-                       const veil_mont *ctx, mp_limb_t *tp)
+void veil_mont_mul_sec(mp_limb_t *r, const mp_limb_t *a, const mp_limb_t *b, const veil_mont *ctx,
+                       mp_limb_t *tp)
 {
     const size_t L = ctx->L;
     mp_limb_t *t = tp, *cv = tp + 2 * L, *scratch = tp + 3 * L;
@@ -70,8 +70,8 @@ void veil_mont_mul_sec(mp_limb_t *r, const mp_limb_t *a, const mp_limb_t *b,
     redc(r, t, ctx, cv);
 }
 
-void veil_mont_mul_pub(mp_limb_t *r, const mp_limb_t *a, const mp_limb_t *b,
-                       const veil_mont *ctx, mp_limb_t *tp)
+void veil_mont_mul_pub(mp_limb_t *r, const mp_limb_t *a, const mp_limb_t *b, const veil_mont *ctx,
+                       mp_limb_t *tp)
 {
     const size_t L = ctx->L;
     mp_limb_t *t = tp, *cv = tp + 2 * L;

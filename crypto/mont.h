@@ -13,11 +13,11 @@
 #include <stddef.h>
 
 typedef struct {
-    size_t L;         /* limbs of the modulus */
-    mp_limb_t *m;     /* modulus, odd, top limb non-zero */
-    mp_limb_t minv;   /* -m^-1 mod 2^GMP_NUMB_BITS */
-    mp_limb_t *one;   /* R mod m (Montgomery form of 1) */
-    mp_limb_t *r2;    /* R^2 mod m */
+    size_t L;           /* limbs of the modulus */
+    mp_limb_t *m;       /* modulus, odd, top limb non-zero */
+    mp_limb_t minv;     /* -m^-1 mod 2^GMP_NUMB_BITS */
+    mp_limb_t *one;     /* R mod m (Montgomery form of 1) */
+    mp_limb_t *r2;      /* R^2 mod m */
     size_t mul_scratch; /* limbs of scratch a multiplication needs */
     size_t scratch;     /* limbs of scratch any function here needs */
 } veil_mont;
@@ -28,10 +28,10 @@ void veil_mont_clear(veil_mont *ctx);
 
 /* r = a b R^-1 mod m for a, b < m. r may alias a or b. tp has (at least)
  * ctx->mul_scratch limbs; the conversions below need ctx->scratch. */
-void veil_mont_mul_sec(mp_limb_t *r, const mp_limb_t *a, const mp_limb_t *b,
-                       const veil_mont *ctx, mp_limb_t *tp);
-void veil_mont_mul_pub(mp_limb_t *r, const mp_limb_t *a, const mp_limb_t *b,
-                       const veil_mont *ctx, mp_limb_t *tp);
+void veil_mont_mul_sec(mp_limb_t *r, const mp_limb_t *a, const mp_limb_t *b, const veil_mont *ctx,
+                       mp_limb_t *tp);
+void veil_mont_mul_pub(mp_limb_t *r, const mp_limb_t *a, const mp_limb_t *b, const veil_mont *ctx,
+                       mp_limb_t *tp);
 
 /* Limbs of x (0 <= x < m) into r, zero-padded to L limbs. */
 void veil_mont_export(mp_limb_t *r, const mpz_t x, const veil_mont *ctx);

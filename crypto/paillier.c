@@ -90,7 +90,8 @@ void veil_paillier_randomizer(mpz_t rho, const veil_paillier_pub *pk)
 veil_status veil_paillier_check_ct(const veil_paillier_pub *pk, const mpz_t c, veil_err *err)
 {
     if (mpz_sgn(c) <= 0 || mpz_cmp(c, pk->n2) >= 0)
-        return veil_err_set(err, VEIL_ERR_CRYPTO, "ciphertext is out of range (must be in (0, n^2))");
+        return veil_err_set(err, VEIL_ERR_CRYPTO,
+                            "ciphertext is out of range (must be in (0, n^2))");
     mpz_t g;
     mpz_init(g);
     mpz_gcd(g, c, pk->n);
@@ -192,8 +193,7 @@ veil_status veil_paillier_decrypt(mpz_t m, const veil_paillier_priv *sk, const m
     mpz_t mp, mq;
     mpz_inits(mp, mq, NULL);
     BN_CTX *ctx = BN_CTX_secure_new();
-    int ok = ctx != NULL &&
-             powm_half(mp, c, sk->p2, sk->bn_p2, sk->bn_pm1, sk->mont_p2, ctx) &&
+    int ok = ctx != NULL && powm_half(mp, c, sk->p2, sk->bn_p2, sk->bn_pm1, sk->mont_p2, ctx) &&
              powm_half(mq, c, sk->q2, sk->bn_q2, sk->bn_qm1, sk->mont_q2, ctx);
     BN_CTX_free(ctx);
     if (!ok) {
@@ -281,8 +281,7 @@ void veil_paillier_rerandomize(mpz_t r, const veil_paillier_pub *pk, const mpz_t
     veil_mpz_wipe(rho);
 }
 
-veil_status veil_paillier_encode(mpz_t m, const veil_paillier_pub *pk, const mpz_t v,
-                                 veil_err *err)
+veil_status veil_paillier_encode(mpz_t m, const veil_paillier_pub *pk, const mpz_t v, veil_err *err)
 {
     if (mpz_cmpabs(v, pk->max_int) > 0)
         return veil_err_set(err, VEIL_ERR_INPUT,
@@ -291,8 +290,7 @@ veil_status veil_paillier_encode(mpz_t m, const veil_paillier_pub *pk, const mpz
     return VEIL_OK;
 }
 
-veil_status veil_paillier_decode(mpz_t v, const veil_paillier_pub *pk, const mpz_t m,
-                                 veil_err *err)
+veil_status veil_paillier_decode(mpz_t v, const veil_paillier_pub *pk, const mpz_t m, veil_err *err)
 {
     if (mpz_sgn(m) < 0 || mpz_cmp(m, pk->n) >= 0)
         return veil_err_set(err, VEIL_ERR_USAGE, "plaintext residue is outside [0, n)");

@@ -22,7 +22,7 @@ struct veil_paillier_pub {
     int djn;
     mpz_t hs; /* DJN base, 0 when textbook */
     uint8_t fp[VEIL_FINGERPRINT_BYTES];
-    size_t limbs; /* limbs of n^2 */
+    size_t limbs;   /* limbs of n^2 */
     veil_mont mont; /* Montgomery context for n^2 */
     /* DJN fixed-base table: djn_nwin windows of 2^djn_win entries, each
      * `limbs` limbs, entry (i, j) = hs^(j * 2^(djn_win * i)) R mod n^2
@@ -34,11 +34,11 @@ struct veil_paillier_pub {
 
 struct veil_paillier_priv {
     veil_paillier_pub *pub;
-    mpz_t p, q;       /* p < q */
-    mpz_t p2, q2;     /* p^2, q^2 */
-    mpz_t pm1, qm1;   /* p - 1, q - 1: the secret exponents */
-    mpz_t hp, hq;     /* CRT decryption constants */
-    mpz_t pinv;       /* p^-1 mod q */
+    mpz_t p, q;     /* p < q */
+    mpz_t p2, q2;   /* p^2, q^2 */
+    mpz_t pm1, qm1; /* p - 1, q - 1: the secret exponents */
+    mpz_t hp, hq;   /* CRT decryption constants */
+    mpz_t pinv;     /* p^-1 mod q */
     /* OpenSSL copies for the constant-time exponentiations of decryption
      * (BN_FLG_CONSTTIME set on the secrets); read-only after creation, so
      * threads share them. */

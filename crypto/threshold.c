@@ -12,12 +12,12 @@
 #include "veil/batch.h"
 #include "veil/rand.h"
 
-#define PROOF_TAG       "veil-threshold-paillier-proof-v1"
-#define KEY_TAG         "veil-threshold-key-v1"
-#define CHALLENGE_BITS  256u
+#define PROOF_TAG      "veil-threshold-paillier-proof-v1"
+#define KEY_TAG        "veil-threshold-key-v1"
+#define CHALLENGE_BITS 256u
 /* Statistical hiding of e * Delta * s_i inside z = r + e * Delta * s_i:
  * r is CHALLENGE_BITS + HIDE_BITS longer than the largest e * Delta * s_i. */
-#define HIDE_BITS       256u
+#define HIDE_BITS 256u
 
 struct veil_threshold_key {
     veil_paillier_pub *pk;
@@ -143,8 +143,8 @@ done:
 veil_status veil_threshold_key_dup(veil_threshold_key **out, const veil_threshold_key *k,
                                    veil_err *err)
 {
-    return veil_threshold_key_new(out, k->pk, k->parties, k->threshold, k->v,
-                                  (const mpz_t *)k->vk, err);
+    return veil_threshold_key_new(out, k->pk, k->parties, k->threshold, k->v, (const mpz_t *)k->vk,
+                                  err);
 }
 
 void veil_threshold_key_free(veil_threshold_key *k)
@@ -458,8 +458,7 @@ static veil_status combine_set(mpz_t m, const veil_threshold_key *k, const unsig
         if (mpz_sgn(e) < 0) {
             if (mpz_invert(t, *ci[u], k->n2) == 0) {
                 st = veil_err_set(err, VEIL_ERR_CRYPTO,
-                                  "party %u: the partial decryption is not a unit mod n^2",
-                                  set[u]);
+                                  "party %u: the partial decryption is not a unit mod n^2", set[u]);
                 break;
             }
             mpz_neg(e, e);
@@ -494,8 +493,7 @@ static veil_status combine_set(mpz_t m, const veil_threshold_key *k, const unsig
 }
 
 veil_status veil_threshold_combine(mpz_t m, const veil_threshold_key *k,
-                                   const veil_threshold_partial *parts, size_t count,
-                                   veil_err *err)
+                                   const veil_threshold_partial *parts, size_t count, veil_err *err)
 {
     veil_err_clear(err);
     unsigned set[VEIL_THRESHOLD_PARTIES_MAX];
@@ -557,8 +555,8 @@ static void *job_main(void *arg)
 /* Runs fn on items [0, count) in contiguous chunks, chunk 0 on the calling
  * thread; joins every worker on every path; reports the lowest failing item
  * (1-based in the message, 0-based in *failed). */
-static veil_status run_items(item_fn fn, void *ctx, size_t count, unsigned threads,
-                             size_t *failed, veil_err *err)
+static veil_status run_items(item_fn fn, void *ctx, size_t count, unsigned threads, size_t *failed,
+                             veil_err *err)
 {
     veil_err_clear(err);
     *failed = count;
@@ -642,8 +640,7 @@ veil_status veil_threshold_partial_decrypt_batch(veil_threshold_partial *out,
 }
 
 veil_status veil_threshold_partial_verify_batch(size_t *bad, const veil_threshold_key *k,
-                                                const mpz_t *c,
-                                                const veil_threshold_partial *parts,
+                                                const mpz_t *c, const veil_threshold_partial *parts,
                                                 size_t count, unsigned threads, veil_err *err)
 {
     batch_ctx x = {NULL, k, (veil_threshold_partial *)parts, c};

@@ -12,13 +12,13 @@
 #include "veil/rand.h"
 #include "veil/threshold.h"
 
-#define MAGIC         "VEILTHR"
-#define MAGIC_LEN     8
-#define FORMAT        1
-#define N_BYTES_MAX   512
-#define N2_BYTES_MAX  1024
-#define Z_BYTES_MAX   2048
-#define E_BYTES_MAX   32
+#define MAGIC        "VEILTHR"
+#define MAGIC_LEN    8
+#define FORMAT       1
+#define N_BYTES_MAX  512
+#define N2_BYTES_MAX 1024
+#define Z_BYTES_MAX  2048
+#define E_BYTES_MAX  32
 
 /* ---- buffers owned while a message is being packed ---- */
 
@@ -72,16 +72,15 @@ static veil_status write_file(const char *path, const Veil__ThresholdFile *tf, m
     return st;
 }
 
-static veil_status parse_file(Veil__ThresholdFile **out, const uint8_t *buf, size_t len,
-                              size_t max, const char *name, veil_err *err)
+static veil_status parse_file(Veil__ThresholdFile **out, const uint8_t *buf, size_t len, size_t max,
+                              const char *name, veil_err *err)
 {
     *out = NULL;
     if (len > max)
         return veil_err_set(err, VEIL_ERR_INPUT, "%s: larger than %zu bytes", name, max);
     if (len < MAGIC_LEN || memcmp(buf, MAGIC, MAGIC_LEN - 1) != 0)
-        return veil_err_set(err, VEIL_ERR_INPUT,
-                            "%s: not a veil threshold file (bad magic%s)", name,
-                            len < MAGIC_LEN ? ", truncated" : "");
+        return veil_err_set(err, VEIL_ERR_INPUT, "%s: not a veil threshold file (bad magic%s)",
+                            name, len < MAGIC_LEN ? ", truncated" : "");
     if (buf[MAGIC_LEN - 1] != FORMAT)
         return veil_err_set(err, VEIL_ERR_INPUT,
                             "%s: format version %u is not supported (this veil reads version %d)",
@@ -94,8 +93,8 @@ static veil_status parse_file(Veil__ThresholdFile **out, const uint8_t *buf, siz
         unsigned v = tf->version;
         veil__threshold_file__free_unpacked(tf, NULL);
         return veil_err_set(err, VEIL_ERR_INPUT,
-                            "%s: version %u is not supported (this veil reads version %d)", name,
-                            v, FORMAT);
+                            "%s: version %u is not supported (this veil reads version %d)", name, v,
+                            FORMAT);
     }
     *out = tf;
     return VEIL_OK;
@@ -117,14 +116,13 @@ static const char *body_name(Veil__ThresholdFile__BodyCase c)
 static veil_status wrong_kind(const char *name, const Veil__ThresholdFile *tf, const char *want,
                               veil_err *err)
 {
-    return veil_err_set(err, VEIL_ERR_USAGE, "%s: holds %s, not %s", name,
-                        body_name(tf->body_case), want);
+    return veil_err_set(err, VEIL_ERR_USAGE, "%s: holds %s, not %s", name, body_name(tf->body_case),
+                        want);
 }
 
 /* Reads a whole file and parses it; *raw (wiped by the caller with
  * veil_secret_free(raw, rawlen + 1)) is kept for secrets. */
-static veil_status load_file(Veil__ThresholdFile **out, const char *path, size_t max,
-                             veil_err *err)
+static veil_status load_file(Veil__ThresholdFile **out, const char *path, size_t max, veil_err *err)
 {
     uint8_t *buf = NULL;
     size_t len = 0;
@@ -215,8 +213,7 @@ static veil_status key_from_msg(veil_threshold_key **out, const Veil__ThresholdK
     if (st == VEIL_OK && m->has_hs && mpz_sgn(hs) == 0)
         st = veil_err_set(err, VEIL_ERR_INPUT, "the DJN base hs is present but empty");
     if (st == VEIL_OK)
-        st = veil_be_to_mpz(v, m->v.data, m->v.len, N2_BYTES_MAX, "the verification base v",
-                            err);
+        st = veil_be_to_mpz(v, m->v.data, m->v.len, N2_BYTES_MAX, "the verification base v", err);
     for (unsigned i = 0; i < m->parties && st == VEIL_OK; i++)
         st = veil_be_to_mpz(vk[i], m->verification_keys[i].data, m->verification_keys[i].len,
                             N2_BYTES_MAX, "a verification key", err);
@@ -419,8 +416,8 @@ static veil_status unseal(veil_threshold_share **out, const Veil__SealedThreshol
         return veil_err_set(err, VEIL_ERR_USAGE,
                             "the share is sealed to a department key: give that department's "
                             "secret key (--party-key)");
-    if (m->recipient.len != VEIL_PARTY_KEY_BYTES || m->key_fingerprint.len !=
-                                                       VEIL_THRESHOLD_DIGEST_BYTES)
+    if (m->recipient.len != VEIL_PARTY_KEY_BYTES ||
+        m->key_fingerprint.len != VEIL_THRESHOLD_DIGEST_BYTES)
         return veil_err_set(err, VEIL_ERR_INPUT, "bad recipient or key fingerprint length");
     if (sodium_memcmp(m->recipient.data, party_pk, VEIL_PARTY_KEY_BYTES) != 0)
         return veil_err_set(err, VEIL_ERR_CRYPTO,
@@ -445,8 +442,8 @@ static veil_status unseal(veil_threshold_share **out, const Veil__SealedThreshol
         goto done;
     }
     if (inner->index != m->index || inner->key_fingerprint.len != VEIL_THRESHOLD_DIGEST_BYTES ||
-        memcmp(inner->key_fingerprint.data, m->key_fingerprint.data,
-               VEIL_THRESHOLD_DIGEST_BYTES) != 0) {
+        memcmp(inner->key_fingerprint.data, m->key_fingerprint.data, VEIL_THRESHOLD_DIGEST_BYTES) !=
+            0) {
         st = veil_err_set(err, VEIL_ERR_CRYPTO,
                           "the index or key fingerprint in clear does not match the sealed "
                           "share");
@@ -462,8 +459,8 @@ done:
     return st;
 }
 
-veil_status veil_threshold_share_parse(veil_threshold_share **out, const uint8_t *buf,
-                                       size_t len, const char *name, const uint8_t *party_pk,
+veil_status veil_threshold_share_parse(veil_threshold_share **out, const uint8_t *buf, size_t len,
+                                       const char *name, const uint8_t *party_pk,
                                        const uint8_t *party_sk, veil_err *err)
 {
     veil_err_clear(err);
@@ -574,8 +571,8 @@ static veil_status partials_from_msg(veil_threshold_partials *out,
         return veil_err_set(err, VEIL_ERR_INPUT, "party index %u is outside 1 .. %u", m->index,
                             VEIL_THRESHOLD_PARTIES_MAX);
     if (m->n_items < 1 || m->n_items > VEIL_RESULT_ITEMS_MAX)
-        return veil_err_set(err, VEIL_ERR_INPUT, "party %u: %zu items (1 .. %d allowed)",
-                            m->index, m->n_items, VEIL_RESULT_ITEMS_MAX);
+        return veil_err_set(err, VEIL_ERR_INPUT, "party %u: %zu items (1 .. %d allowed)", m->index,
+                            m->n_items, VEIL_RESULT_ITEMS_MAX);
     out->items = calloc(m->n_items, sizeof *out->items);
     if (out->items == NULL)
         return veil_err_set(err, VEIL_ERR_NOMEM, "out of memory");
@@ -681,8 +678,7 @@ veil_status veil_party_secret_save(const char *path, const uint8_t pk[VEIL_PARTY
     return write_file(path, &tf, 0600, err);
 }
 
-veil_status veil_party_pub_load(uint8_t pk[VEIL_PARTY_KEY_BYTES], const char *path,
-                                veil_err *err)
+veil_status veil_party_pub_load(uint8_t pk[VEIL_PARTY_KEY_BYTES], const char *path, veil_err *err)
 {
     veil_err_clear(err);
     Veil__ThresholdFile *tf = NULL;
@@ -724,8 +720,8 @@ veil_status veil_party_secret_load(uint8_t pk[VEIL_PARTY_KEY_BYTES],
                           VEIL_PARTY_KEY_BYTES);
     else if (crypto_scalarmult_base(check, m->x25519_secret.data) != 0 ||
              sodium_memcmp(check, m->x25519_public.data, sizeof check) != 0)
-        st = veil_err_set(err, VEIL_ERR_CRYPTO,
-                          "%s: the secret key does not match its public key", path);
+        st = veil_err_set(err, VEIL_ERR_CRYPTO, "%s: the secret key does not match its public key",
+                          path);
     else {
         memcpy(pk, m->x25519_public.data, VEIL_PARTY_KEY_BYTES);
         memcpy(sk, m->x25519_secret.data, VEIL_PARTY_KEY_BYTES);

@@ -7,9 +7,9 @@
 #include "veil/rand.h"
 #include "veil/threshold.h"
 
-#define SIEVE_WINDOW 16384u  /* candidates per random start */
-#define SIEVE_LIMIT  65536u  /* small primes used by the sieve */
-#define PRIME_REPS   40      /* mpz_probab_prime_p rounds, as paillier_key.c */
+#define SIEVE_WINDOW 16384u /* candidates per random start */
+#define SIEVE_LIMIT  65536u /* small primes used by the sieve */
+#define PRIME_REPS   40     /* mpz_probab_prime_p rounds, as paillier_key.c */
 
 /* Odd primes 5 <= r < SIEVE_LIMIT with 6^-1 mod r, computed once. */
 typedef struct {
@@ -98,7 +98,7 @@ veil_status veil_threshold_safe_prime(mpz_t p, unsigned bits, veil_threshold_pro
         memset(mark, 0, SIEVE_WINDOW);
         for (size_t i = 0; i < sp.count; i++) {
             unsigned long r = sp.r[i], xr = mpz_fdiv_ui(x, r);
-            unsigned long k1 = (r - xr) % r * sp.inv6[i] % r;             /* r | p' */
+            unsigned long k1 = (r - xr) % r * sp.inv6[i] % r;               /* r | p' */
             unsigned long k2 = ((r - 1) / 2 + r - xr) % r * sp.inv6[i] % r; /* r | 2p'+1 */
             for (unsigned long k = k1; k < SIEVE_WINDOW; k += r)
                 mark[k] = 1;
@@ -215,8 +215,8 @@ static veil_status check_primes(const mpz_t p, const mpz_t q, veil_err *err)
 }
 
 veil_status veil_threshold_deal(veil_threshold_key **key, veil_threshold_share ***shares,
-                                const mpz_t p, const mpz_t q, unsigned parties,
-                                unsigned threshold, int djn, veil_err *err)
+                                const mpz_t p, const mpz_t q, unsigned parties, unsigned threshold,
+                                int djn, veil_err *err)
 {
     veil_err_clear(err);
     *key = NULL;
@@ -318,17 +318,15 @@ veil_status veil_threshold_keygen(veil_threshold_key **key, veil_threshold_share
     if (!veil_paillier_bits_supported(bits))
         return veil_err_set(err, VEIL_ERR_USAGE, "%u-bit keys are not supported (2048, 3072, 4096)",
                             bits);
-    if (parties < 1 || parties > VEIL_THRESHOLD_PARTIES_MAX || threshold < 1 ||
-        threshold > parties)
-        return veil_err_set(err, VEIL_ERR_USAGE,
-                            "need 1 <= threshold (%u) <= parties (%u) <= %u", threshold, parties,
-                            VEIL_THRESHOLD_PARTIES_MAX);
+    if (parties < 1 || parties > VEIL_THRESHOLD_PARTIES_MAX || threshold < 1 || threshold > parties)
+        return veil_err_set(err, VEIL_ERR_USAGE, "need 1 <= threshold (%u) <= parties (%u) <= %u",
+                            threshold, parties, VEIL_THRESHOLD_PARTIES_MAX);
     mpz_t p, q;
     mpz_inits(p, q, NULL);
     veil_status st = veil_threshold_safe_prime(p, bits / 2, fn, arg, 0, 2, err);
     /* Equal primes are astronomically unlikely; retry rather than fail. */
-    while (st == VEIL_OK && ((st = veil_threshold_safe_prime(q, bits / 2, fn, arg, 1, 2, err)) ==
-                             VEIL_OK) &&
+    while (st == VEIL_OK &&
+           ((st = veil_threshold_safe_prime(q, bits / 2, fn, arg, 1, 2, err)) == VEIL_OK) &&
            mpz_cmp(p, q) == 0)
         ;
     if (st == VEIL_OK)

@@ -163,14 +163,12 @@ veil_status veil_threshold_partials_check(const veil_threshold_key *k, const vei
                             "(input digest mismatch)",
                             p->index);
     if (p->count != r->count)
-        return veil_err_set(err, VEIL_ERR_INPUT,
-                            "party %u: %zu partial decryptions for %zu items", p->index, p->count,
-                            r->count);
+        return veil_err_set(err, VEIL_ERR_INPUT, "party %u: %zu partial decryptions for %zu items",
+                            p->index, p->count, r->count);
     for (size_t i = 0; i < p->count; i++)
         if (p->items[i].index != p->index)
-            return veil_err_set(err, VEIL_ERR_INPUT,
-                                "party %u: item %zu carries party index %u", p->index, i + 1,
-                                p->items[i].index);
+            return veil_err_set(err, VEIL_ERR_INPUT, "party %u: item %zu carries party index %u",
+                                p->index, i + 1, p->items[i].index);
     mpz_t *c = NULL;
     size_t bad = 0;
     veil_status st = cts_of(&c, r, err);
@@ -204,8 +202,9 @@ veil_status veil_threshold_combine_result(mpz_t *values, const veil_threshold_ke
     size_t use = nparts < VEIL_THRESHOLD_PARTIES_MAX ? nparts : VEIL_THRESHOLD_PARTIES_MAX;
     for (size_t j = 0; j < use; j++)
         if (parts[j]->count != r->count)
-            return veil_err_set(err, VEIL_ERR_INPUT, "party %u: %zu partial decryptions for %zu items",
-                                parts[j]->index, parts[j]->count, r->count);
+            return veil_err_set(err, VEIL_ERR_INPUT,
+                                "party %u: %zu partial decryptions for %zu items", parts[j]->index,
+                                parts[j]->count, r->count);
     mpz_t m;
     mpz_init(m);
     veil_status st = VEIL_OK;

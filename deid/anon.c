@@ -22,8 +22,8 @@ typedef struct {
 
 typedef struct {
     const veil_table *t;
-    size_t q;         /* quasi-identifiers */
-    unsigned w;       /* codes per tuple: q, plus 1 with a sensitive column */
+    size_t q;   /* quasi-identifiers */
+    unsigned w; /* codes per tuple: q, plus 1 with a sensitive column */
     veil_hierarchy *const *h;
     int sens;
     const veil_anon_config *cfg;
@@ -33,8 +33,8 @@ typedef struct {
     uint64_t nodes;
     double *pglob; /* global sensitive distribution (t-closeness) */
     size_t nsens;
-    mpz_t lcm;                     /* lcm of (domain_j - 1) */
-    mpz_t mult[VEIL_ANON_QI_MAX];  /* lcm / (domain_j - 1), 0 if domain 1 */
+    mpz_t lcm;                       /* lcm of (domain_j - 1) */
+    mpz_t mult[VEIL_ANON_QI_MAX];    /* lcm / (domain_j - 1), 0 if domain 1 */
     uint64_t dom1[VEIL_ANON_QI_MAX]; /* domain_j - 1 */
     uint64_t *lb[VEIL_ANON_QI_MAX];  /* lb[j][l]: sum of leaves-1 over rows */
     ftab bottom;
@@ -145,7 +145,8 @@ static void ftab_shrink(ftab *f, unsigned w)
 static veil_status rollup(anon_ctx *a, ftab *out, const ftab *src, const unsigned *from,
                           const unsigned *to, veil_err *err)
 {
-    if (ftab_alloc(out, src->n, a->w) != 0 || ensure_slots(&a->slots, &a->nslots, &a->slots_cap, src->n) != 0) {
+    if (ftab_alloc(out, src->n, a->w) != 0 ||
+        ensure_slots(&a->slots, &a->nslots, &a->slots_cap, src->n) != 0) {
         ftab_free(out);
         return veil_err_set(err, VEIL_ERR_NOMEM, "out of memory");
     }
@@ -353,8 +354,8 @@ static veil_status ctx_init(anon_ctx *a, const veil_table *t, size_t nqi,
     if (cfg->k < 1 || cfg->supp_den == 0 || cfg->supp_num > cfg->supp_den)
         return veil_err_set(err, VEIL_ERR_USAGE,
                             "k must be at least 1 and the suppression limit in [0, 1]");
-    if ((cfg->l > 1 || cfg->t >= 0) && (sens < 0 || (size_t)sens < nqi ||
-                                        (size_t)sens >= veil_table_cols(t)))
+    if ((cfg->l > 1 || cfg->t >= 0) &&
+        (sens < 0 || (size_t)sens < nqi || (size_t)sens >= veil_table_cols(t)))
         return veil_err_set(err, VEIL_ERR_USAGE,
                             "l-diversity and t-closeness need a sensitive column that is not a "
                             "quasi-identifier");
@@ -410,7 +411,8 @@ static veil_status ctx_init(anon_ctx *a, const veil_table *t, size_t nqi,
             a->pglob[sc[r]] += 1.0 / (double)a->n;
     }
     /* The bottom frequency table: the only pass over the rows. */
-    if (ftab_alloc(&a->bottom, a->n, a->w) != 0 || ensure_slots(&a->slots, &a->nslots, &a->slots_cap, a->n) != 0)
+    if (ftab_alloc(&a->bottom, a->n, a->w) != 0 ||
+        ensure_slots(&a->slots, &a->nslots, &a->slots_cap, a->n) != 0)
         return veil_err_set(err, VEIL_ERR_NOMEM, "out of memory");
     uint32_t tmp[VEIL_ANON_QI_MAX + 1];
     for (size_t r = 0; r < a->n; r++) {
@@ -759,8 +761,7 @@ done:
 
 veil_status veil_anon_evaluate(veil_anon_result *res, uint8_t *keep, const veil_table *t,
                                size_t nqi, veil_hierarchy *const *hier, int sens,
-                               const veil_anon_config *cfg, const unsigned *levels,
-                               veil_err *err)
+                               const veil_anon_config *cfg, const unsigned *levels, veil_err *err)
 {
     memset(res, 0, sizeof *res);
     anon_ctx a;

@@ -59,10 +59,10 @@ int veil_dp_bernoulli_exp(const mpz_t num, const mpz_t den)
 
 void veil_dp_sample_dlaplace(mpz_t out, const mpz_t s, const mpz_t t)
 {
-    /* P[z] ~ exp(-|z| s / t), scale t/s. CKS Algorithm 2: U uniform in [0, t) accepted with prob. exp(-U/t),
-     * V geometric with parameter 1 - exp(-1); X = U + tV is geometric with
-     * parameter 1 - exp(-1/t); Y = floor(X / s) is geometric with parameter
-     * 1 - exp(-s/t); a random sign, rejecting "-0". */
+    /* P[z] ~ exp(-|z| s / t), scale t/s. CKS Algorithm 2: U uniform in [0, t) accepted with prob.
+     * exp(-U/t), V geometric with parameter 1 - exp(-1); X = U + tV is geometric with parameter 1 -
+     * exp(-1/t); Y = floor(X / s) is geometric with parameter 1 - exp(-s/t); a random sign,
+     * rejecting "-0". */
     mpz_t u, v, x, one;
     mpz_inits(u, v, x, one, NULL);
     mpz_set_ui(one, 1);
@@ -126,9 +126,8 @@ static veil_status check_args(unsigned scale, double epsilon, const mpz_t sensit
                               veil_err *err)
 {
     if (!(epsilon > 0.0) || !isfinite(epsilon) || epsilon > VEIL_DP_EPSILON_MAX)
-        return veil_err_set(err, VEIL_ERR_USAGE,
-                            "epsilon must be a number in (0, %g], not %g", VEIL_DP_EPSILON_MAX,
-                            epsilon);
+        return veil_err_set(err, VEIL_ERR_USAGE, "epsilon must be a number in (0, %g], not %g",
+                            VEIL_DP_EPSILON_MAX, epsilon);
     if (mpz_sgn(sensitivity) <= 0)
         return veil_err_set(err, VEIL_ERR_USAGE, "sensitivity must be positive");
     if (scale > VEIL_SCALE_MAX)

@@ -14,12 +14,12 @@
 struct veil_hierarchy {
     char *name;
     unsigned levels;
-    veil_dict *dict;   /* per level: label -> code */
-    uint32_t **up;     /* up[l][code at l] = code at l+1 (l+1 < levels) */
+    veil_dict *dict;    /* per level: label -> code */
+    uint32_t **up;      /* up[l][code at l] = code at l+1 (l+1 < levels) */
     uint64_t **up_line; /* line that first set up[l][code], for messages */
-    uint32_t **map;    /* map[l][code0] = code at l */
-    uint32_t **leaves; /* leaves[l][code] = level-0 values under it */
-    size_t *cap;       /* capacity of up/up_line/leaves per level */
+    uint32_t **map;     /* map[l][code0] = code at l */
+    uint32_t **leaves;  /* leaves[l][code] = level-0 values under it */
+    size_t *cap;        /* capacity of up/up_line/leaves per level */
 };
 
 static void hier_free_parts(veil_hierarchy *h)
@@ -58,8 +58,7 @@ static veil_status setup_levels(veil_hierarchy *h, const veil_table_row *row, ve
 {
     if (row->nfields > VEIL_HIERARCHY_LEVELS_MAX)
         return veil_err_set(err, VEIL_ERR_INPUT, "%s:%llu: %zu levels (at most %d)", row->file,
-                            (unsigned long long)row->line, row->nfields,
-                            VEIL_HIERARCHY_LEVELS_MAX);
+                            (unsigned long long)row->line, row->nfields, VEIL_HIERARCHY_LEVELS_MAX);
     unsigned L = (unsigned)row->nfields;
     h->dict = calloc(L, sizeof *h->dict);
     h->up = calloc(L, sizeof *h->up);

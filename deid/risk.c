@@ -100,8 +100,7 @@ veil_status veil_risk_compute(veil_risk_report *out, const veil_table *t, const 
 {
     memset(out, 0, sizeof *out);
     if (pop != NULL && veil_table_cols(pop) != veil_table_cols(t))
-        return veil_err_set(err, VEIL_ERR_USAGE,
-                            "the population table must have the same columns");
+        return veil_err_set(err, VEIL_ERR_USAGE, "the population table must have the same columns");
     classes c, pc;
     memset(&pc, 0, sizeof pc);
     veil_status st = group(&c, t, err);
@@ -143,8 +142,7 @@ veil_status veil_risk_compute(veil_risk_report *out, const veil_table *t, const 
                                   "line %llu: the population has %llu record%s like this one but "
                                   "the table has %llu (is the population really a superset?)",
                                   (unsigned long long)veil_table_line(t, c.first[k]),
-                                  (unsigned long long)F, F == 1 ? "" : "s",
-                                  (unsigned long long)f);
+                                  (unsigned long long)F, F == 1 ? "" : "s", (unsigned long long)f);
                 goto done;
             }
             double r = 1.0 / (double)F;

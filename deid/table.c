@@ -450,8 +450,7 @@ static veil_status feed_raw(veil_table_reader *r, const unsigned char *b, size_t
     return r->failed ? r->st : VEIL_OK;
 }
 
-veil_status veil_table_reader_feed(veil_table_reader *r, const void *buf, size_t len,
-                                   veil_err *err)
+veil_status veil_table_reader_feed(veil_table_reader *r, const void *buf, size_t len, veil_err *err)
 {
     const unsigned char *b = buf;
     r->err = err;
@@ -519,9 +518,9 @@ void veil_table_reader_free(veil_table_reader *r)
     free(r);
 }
 
-veil_status veil_table_read_mem(const void *buf, size_t len, const char *name,
-                                unsigned char delim, int has_header, veil_table_row_fn fn,
-                                void *ctx, uint64_t *rows, veil_err *err)
+veil_status veil_table_read_mem(const void *buf, size_t len, const char *name, unsigned char delim,
+                                int has_header, veil_table_row_fn fn, void *ctx, uint64_t *rows,
+                                veil_err *err)
 {
     veil_table_reader *r = NULL;
     veil_status st = veil_table_reader_new(&r, name, delim, has_header, fn, ctx, err);
@@ -705,8 +704,7 @@ veil_status veil_table_load(veil_table **out, const char *path, unsigned char de
     for (size_t i = 0; i < ncols; i++)
         for (size_t j = 0; j < i; j++)
             if (strcmp(cols[i], cols[j]) == 0)
-                return veil_err_set(err, VEIL_ERR_USAGE, "column \"%s\" is chosen twice",
-                                    cols[i]);
+                return veil_err_set(err, VEIL_ERR_USAGE, "column \"%s\" is chosen twice", cols[i]);
     veil_table *t = calloc(1, sizeof *t);
     veil_status st = VEIL_OK;
     if (t == NULL || (t->cols = calloc(ncols, sizeof *t->cols)) == NULL) {

@@ -21,8 +21,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             uint32_t c = veil_hierarchy_map(h, (uint32_t)v, l);
             if (veil_hierarchy_up(h, l, c) != veil_hierarchy_map(h, (uint32_t)v, l + 1))
                 abort();
-            if (veil_hierarchy_leaves(h, l, c) > veil_hierarchy_leaves(h, l + 1,
-                                                                       veil_hierarchy_up(h, l, c)))
+            if (veil_hierarchy_leaves(h, l, c) >
+                veil_hierarchy_leaves(h, l + 1, veil_hierarchy_up(h, l, c)))
                 abort();
         }
         (void)veil_hierarchy_generalize(h, s, L - 1);

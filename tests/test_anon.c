@@ -181,8 +181,8 @@ static void check_search(unsigned k, unsigned l, uint64_t supp_num, veil_anon_me
     fixture f;
     load(&f);
     veil_err err;
-    veil_anon_config cfg = {.k = k, .l = l, .t = -1, .supp_num = supp_num, .supp_den = 100,
-                            .metric = metric};
+    veil_anon_config cfg = {
+        .k = k, .l = l, .t = -1, .supp_num = supp_num, .supp_den = 100, .metric = metric};
     veil_anon_result fast, full;
     CU_ASSERT_EQUAL_FATAL(veil_anon_search(&fast, f.t, NQ, f.h, l > 1 ? NQ : -1, &cfg, &err),
                           VEIL_OK);
@@ -260,7 +260,12 @@ static void test_entropy_and_t_exact(void)
     veil_err err;
     veil_anon_config cfg[] = {
         {.k = 2, .l = 2, .entropy_l = 1, .t = -1, .supp_num = 10, .supp_den = 100},
-        {.k = 2, .l = 3, .entropy_l = 1, .t = -1, .supp_num = 0, .supp_den = 100,
+        {.k = 2,
+         .l = 3,
+         .entropy_l = 1,
+         .t = -1,
+         .supp_num = 0,
+         .supp_den = 100,
          .metric = VEIL_ANON_LOSS},
         {.k = 2, .t = 0.3, .supp_num = 10, .supp_den = 100},
         {.k = 3, .t = 0.2, .supp_num = 5, .supp_den = 100, .metric = VEIL_ANON_LOSS},
@@ -365,8 +370,7 @@ static void test_cli_small_table(void)
     snprintf(cmd, sizeof cmd,
              "%s deid anonymize --in %s --delimiter ';' --qi age=%s,zip=%s,sex=%s,job=%s --k 4 "
              "--l 2 --sensitive disease --suppression 0.1 --out %s --report %s --force",
-             VEIL_BIN, table_path, hier_path[0], hier_path[1], hier_path[2], hier_path[3], o,
-             rep);
+             VEIL_BIN, table_path, hier_path[0], hier_path[1], hier_path[2], hier_path[3], o, rep);
     CU_ASSERT_EQUAL(tu_run(cmd, &out, &errs), 0);
     static const int cols[] = {1, 2, 3, 4};
     long rows = check_output(o, cols, 4, 5, 4, 2);
@@ -408,8 +412,9 @@ static void test_cli_small_table(void)
 static void test_cli_adult(void)
 {
     char cmd[8192], q[4096] = "", *out = NULL, *errs = NULL;
-    static const char *qi[] = {"age",       "sex",          "race",      "marital-status",
-                               "education", "native-country", "workclass", "occupation"};
+    static const char *qi[] = {
+        "age",       "sex",       "race", "marital-status", "education", "native-country",
+        "workclass", "occupation"};
     for (int j = 0; j < 8; j++)
         snprintf(q + strlen(q), sizeof q - strlen(q), "%s%s=%s/data/adult/adult_hierarchy_%s.csv",
                  j ? "," : "", qi[j], VEIL_SOURCE_DIR, qi[j]);
@@ -430,8 +435,7 @@ static void test_cli_adult(void)
 int main(void)
 {
     static const tu_test tests[] = {
-        {"k-anonymity, no suppression: pruned == exhaustive == brute force",
-         test_k_no_suppression},
+        {"k-anonymity, no suppression: pruned == exhaustive == brute force", test_k_no_suppression},
         {"k-anonymity with suppression: pruned == exhaustive == brute force",
          test_k_with_suppression},
         {"distinct l-diversity: pruned == exhaustive == brute force", test_l_diversity},

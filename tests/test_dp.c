@@ -60,8 +60,8 @@ static void test_gauss_moments(void)
     mpz_set_ui(sens, 10);
     double sigma2 = 0, sum = 0, sq = 0;
     for (int i = 0; i < N; i++) {
-        CU_ASSERT_EQUAL_FATAL(
-            veil_dp_gaussian_fixed(out, v, 0, 1.0, 1e-6, sens, &sigma2, &err), VEIL_OK);
+        CU_ASSERT_EQUAL_FATAL(veil_dp_gaussian_fixed(out, v, 0, 1.0, 1e-6, sens, &sigma2, &err),
+                              VEIL_OK);
         mpz_sub(out, out, v);
         double z = mpz_get_d(out);
         sum += z;

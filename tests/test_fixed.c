@@ -38,7 +38,7 @@ static void test_parse_valid_decimals(void)
     expect_parse("+3", 0, "3");
     expect_parse(" 7 ", 1, "70");
     expect_parse("\t-7\t", 0, "-7");
-    expect_parse("1.50", 1, "15");   /* trailing zeros beyond the scale are exact */
+    expect_parse("1.50", 1, "15"); /* trailing zeros beyond the scale are exact */
     expect_parse("2.000", 0, "2");
     expect_parse(".5", 1, "5");
     expect_parse("5.", 1, "50");
@@ -46,7 +46,12 @@ static void test_parse_valid_decimals(void)
     expect_parse("007.10", 2, "710");
     expect_parse("99999999999999999999999999999999.99", 2, "9999999999999999999999999999999999");
     expect_parse("-0.000000000000000000000000000001", 30, "-1");
-    expect_parse("1", VEIL_SCALE_MAX, "1" /* followed by 256 zeros */ "0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000");
+    expect_parse(
+        "1", VEIL_SCALE_MAX,
+        "1" /* followed by 256 zeros */
+        "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+        "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+        "0000000000000000000000000000000000000000000000000000000000000000000000000000");
 }
 
 static void test_parse_refuses_what_it_cannot_represent_exactly(void)
@@ -161,7 +166,8 @@ int main(void)
 {
     static const tu_test tests[] = {
         {"parse valid decimals exactly", test_parse_valid_decimals},
-        {"parse refuses inexact or malformed numbers", test_parse_refuses_what_it_cannot_represent_exactly},
+        {"parse refuses inexact or malformed numbers",
+         test_parse_refuses_what_it_cannot_represent_exactly},
         {"parse length limit", test_parse_length_limit},
         {"parse respects the given length", test_parse_respects_length},
         {"format", test_format},

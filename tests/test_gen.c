@@ -42,9 +42,8 @@ static void test_ids_are_valid_unique_and_reproducible(void)
         veil_gen_citizen(&again, 42, j);
         if (strcmp(p.id, again.id) != 0 || strcmp(p.region, again.region) != 0)
             bad++;
-        if (strlen(p.id) != 18 || veil_gen_check_digit(p.id) != p.id[17] ||
-            !valid_date(p.id + 6) || p.birth_year < 1940 || p.birth_year > 2008 ||
-            p.male != ((p.id[16] - '0') % 2))
+        if (strlen(p.id) != 18 || veil_gen_check_digit(p.id) != p.id[17] || !valid_date(p.id + 6) ||
+            p.birth_year < 1940 || p.birth_year > 2008 || p.male != ((p.id[16] - '0') % 2))
             bad++;
         memcpy(ids[j], p.id, 19);
     }

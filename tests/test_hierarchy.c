@@ -80,9 +80,9 @@ static void test_adult_hierarchies(void)
         const char *col;
         unsigned levels;
         size_t values;
-    } want[] = {{"age", 5, 100},        {"education", 4, 16}, {"marital-status", 3, 7},
+    } want[] = {{"age", 5, 100},           {"education", 4, 16},  {"marital-status", 3, 7},
                 {"native-country", 3, 41}, {"occupation", 3, 14}, {"race", 2, 5},
-                {"salary-class", 2, 2}, {"sex", 2, 2},        {"workclass", 3, 8}};
+                {"salary-class", 2, 2},    {"sex", 2, 2},         {"workclass", 3, 8}};
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         char path[512];
         snprintf(path, sizeof path, "%s/data/adult/adult_hierarchy_%s.csv", VEIL_SOURCE_DIR,

@@ -167,8 +167,8 @@ static void test_homomorphic_operations(void)
 
 #define DECODED_EQUALS(ct, expect)                                                                 \
     do {                                                                                           \
-        CU_ASSERT_EQUAL_FATAL(veil_paillier_decrypt(d, key_djn, (ct), &err), VEIL_OK);            \
-        CU_ASSERT_EQUAL_FATAL(veil_paillier_decode(d, pk, d, &err), VEIL_OK);                     \
+        CU_ASSERT_EQUAL_FATAL(veil_paillier_decrypt(d, key_djn, (ct), &err), VEIL_OK);             \
+        CU_ASSERT_EQUAL_FATAL(veil_paillier_decode(d, pk, d, &err), VEIL_OK);                      \
         CU_ASSERT(mpz_cmp(d, (expect)) == 0);                                                      \
     } while (0)
 
@@ -289,8 +289,8 @@ static void test_ciphertext_of_another_key_does_not_decrypt_to_the_plaintext(voi
     mpz_set_ui(m, 424242);
     CU_ASSERT_EQUAL_FATAL(veil_paillier_encrypt(c, veil_paillier_priv_pub(other), m, &err),
                           VEIL_OK);
-    CU_ASSERT_FALSE(veil_paillier_pub_equal(veil_paillier_priv_pub(other),
-                                            veil_paillier_priv_pub(key_tb)));
+    CU_ASSERT_FALSE(
+        veil_paillier_pub_equal(veil_paillier_priv_pub(other), veil_paillier_priv_pub(key_tb)));
     /* Either refused as out of range or decrypts to something else. */
     if (veil_paillier_decrypt(d, key_tb, c, &err) == VEIL_OK)
         CU_ASSERT(mpz_cmp(d, m) != 0);
@@ -379,7 +379,8 @@ static void test_public_key_validation(void)
     veil_paillier_pub_free(pk);
     pk = NULL;
     mpz_mul(hs, n, n);
-    TU_ASSERT_ERR(veil_paillier_pub_new(&pk, n, hs, &err), err, VEIL_ERR_CRYPTO, "outside (0, n^2)");
+    TU_ASSERT_ERR(veil_paillier_pub_new(&pk, n, hs, &err), err, VEIL_ERR_CRYPTO,
+                  "outside (0, n^2)");
     mpz_mul_ui(hs, p, 3);
     TU_ASSERT_ERR(veil_paillier_pub_new(&pk, n, hs, &err), err, VEIL_ERR_CRYPTO, "shares a factor");
     CU_ASSERT_PTR_NULL(pk);
@@ -469,7 +470,8 @@ int main(void)
          test_homomorphic_operations},
         {"signed encoding boundaries and overflow", test_signed_encoding_boundaries},
         {"ciphertext range and gcd checks", test_ciphertext_validation},
-        {"ciphertext of another key", test_ciphertext_of_another_key_does_not_decrypt_to_the_plaintext},
+        {"ciphertext of another key",
+         test_ciphertext_of_another_key_does_not_decrypt_to_the_plaintext},
         {"keygen 2048/3072/4096: exact sizes, distinct primes", test_keygen_sizes},
         {"keygen refuses unsupported sizes", test_keygen_refuses_unsupported_size},
         {"public key validation", test_public_key_validation},

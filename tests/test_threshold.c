@@ -80,9 +80,9 @@ static void partials_of(veil_threshold_partial *parts, veil_threshold_share **sh
         veil_status st = veil_threshold_partial_decrypt(&parts[i], shares[i], c, &err);
         CU_ASSERT_EQUAL_FATAL(st, VEIL_OK);
         CU_ASSERT_EQUAL(parts[i].index, i + 1);
-        CU_ASSERT_EQUAL(veil_threshold_partial_verify(veil_threshold_share_key(shares[i]), c,
-                                                      &parts[i], &err),
-                        VEIL_OK);
+        CU_ASSERT_EQUAL(
+            veil_threshold_partial_verify(veil_threshold_share_key(shares[i]), c, &parts[i], &err),
+            VEIL_OK);
     }
 }
 
@@ -168,8 +168,9 @@ static void test_t_minus_1_partials_fail(void)
     veil_threshold_partial parts[5];
     partials_of(parts, g_shares, 5, c);
     veil_status st = veil_threshold_combine(m, g_key, parts, 2, &err);
-    TU_ASSERT_ERR(st, err, VEIL_ERR_CRYPTO, "2 valid partial decryptions from distinct parties, but "
-                                            "this key needs 3");
+    TU_ASSERT_ERR(st, err, VEIL_ERR_CRYPTO,
+                  "2 valid partial decryptions from distinct parties, but "
+                  "this key needs 3");
     /* the same party twice does not count twice */
     veil_threshold_partial dup[3] = {parts[0], parts[1], parts[0]};
     st = veil_threshold_combine(m, g_key, dup, 3, &err);
@@ -282,8 +283,8 @@ static void test_partial_with_another_keys_share_rejected(void)
     CU_ASSERT_EQUAL_FATAL(veil_threshold_deal(&k2, &s2, g_p1, g_q1, 5, 3, 1, &err), VEIL_OK);
     CU_ASSERT_EQUAL_FATAL(veil_threshold_deal(&kb, &sb, g_p2, g_q2, 5, 3, 1, &err), VEIL_OK);
     CU_ASSERT(veil_paillier_pub_equal(veil_threshold_key_pub(k2), veil_threshold_key_pub(g_key)));
-    CU_ASSERT(memcmp(veil_threshold_key_fingerprint(k2), veil_threshold_key_fingerprint(g_key),
-                     32) != 0);
+    CU_ASSERT(
+        memcmp(veil_threshold_key_fingerprint(k2), veil_threshold_key_fingerprint(g_key), 32) != 0);
     mpz_t c;
     mpz_init(c);
     encrypt_si(c, g_key, 31337);
@@ -336,8 +337,8 @@ static void make_result(veil_result *r, const veil_threshold_key *k)
     for (int i = 0; i < 3; i++) {
         mpz_set_si(v, SUMS[i]);
         total += SUMS[i];
-        CU_ASSERT_EQUAL_FATAL(
-            veil_enc_encrypt(&e, veil_threshold_key_pub(k), v, 2, bound, &err), VEIL_OK);
+        CU_ASSERT_EQUAL_FATAL(veil_enc_encrypt(&e, veil_threshold_key_pub(k), v, 2, bound, &err),
+                              VEIL_OK);
         CU_ASSERT_EQUAL_FATAL(veil_result_append(r, GROUPS[i], 0, &e, &err), VEIL_OK);
     }
     mpz_set_si(v, total);
@@ -442,16 +443,16 @@ static void test_batch_matches_single(void)
                                                              N, threads, &err),
                         VEIL_OK);
         size_t bad = 99;
-        CU_ASSERT_EQUAL(veil_threshold_partial_verify_batch(&bad, g_key, (const mpz_t *)c, parts,
-                                                            N, threads, &err),
+        CU_ASSERT_EQUAL(veil_threshold_partial_verify_batch(&bad, g_key, (const mpz_t *)c, parts, N,
+                                                            threads, &err),
                         VEIL_OK);
         CU_ASSERT_EQUAL(bad, N);
     }
     mpz_add_ui(parts[5].z, parts[5].z, 1);
     mpz_add_ui(parts[3].z, parts[3].z, 1);
     size_t bad = 99;
-    veil_status st = veil_threshold_partial_verify_batch(&bad, g_key, (const mpz_t *)c, parts, N,
-                                                         3, &err);
+    veil_status st =
+        veil_threshold_partial_verify_batch(&bad, g_key, (const mpz_t *)c, parts, N, 3, &err);
     TU_ASSERT_ERR(st, err, VEIL_ERR_CRYPTO, "item 4: proof of correct decryption failed");
     CU_ASSERT_EQUAL(bad, 3);
     /* a bad ciphertext in a batch names its item and clears the outputs */
@@ -529,8 +530,8 @@ static void test_key_and_partials_files_round_trip(void)
     CU_ASSERT_EQUAL_FATAL(veil_threshold_key_save(kp, g_key, &err), VEIL_OK);
     veil_threshold_key *k = NULL;
     CU_ASSERT_EQUAL_FATAL(veil_threshold_key_load(&k, kp, &err), VEIL_OK);
-    CU_ASSERT(memcmp(veil_threshold_key_fingerprint(k), veil_threshold_key_fingerprint(g_key),
-                     32) == 0);
+    CU_ASSERT(
+        memcmp(veil_threshold_key_fingerprint(k), veil_threshold_key_fingerprint(g_key), 32) == 0);
     CU_ASSERT(veil_paillier_pub_is_djn(veil_threshold_key_pub(k)));
     struct stat sb;
     CU_ASSERT(stat(kp, &sb) == 0 && (sb.st_mode & 0777) == 0644);
@@ -792,8 +793,7 @@ int main(void)
         {"1-of-1 key", test_1_of_1_key},
         {"5-of-5 key", test_5_of_5_key},
         {"t-1 partials fail cleanly", test_t_minus_1_partials_fail},
-        {"mixed partials are an error, never a silent 0",
-         test_mixed_partials_never_silently_zero},
+        {"mixed partials are an error, never a silent 0", test_mixed_partials_never_silently_zero},
         {"forged and corrupted partials rejected", test_forged_and_corrupted_partials_rejected},
         {"partial for another ciphertext rejected", test_partial_for_another_ciphertext_rejected},
         {"partial with another key's share rejected",

@@ -166,15 +166,18 @@ static veil_status write_row(void *ctx, const veil_table_row *row, veil_err *err
     return VEIL_OK;
 }
 
-static json_t *result_json(const qi_spec *q, const veil_anon_result *r,
-                           const veil_anon_config *c, const char *sens, double secs)
+static json_t *result_json(const qi_spec *q, const veil_anon_result *r, const veil_anon_config *c,
+                           const char *sens, double secs)
 {
     json_t *lv = json_object();
     for (size_t j = 0; j < q->nqi; j++)
         json_object_set_new(lv, q->names[j], json_integer(r->levels[j]));
     json_t *o = json_pack(
         "{s:s,s:I,s:o,s:I,s:I,s:I,s:I,s:f,s:s,s:I,s:I,s:f}", "model",
-        c->t >= 0 ? "k-anonymity + t-closeness" : c->l > 1 ? (c->entropy_l ? "k-anonymity + entropy l-diversity" : "k-anonymity + distinct l-diversity") : "k-anonymity",
+        c->t >= 0  ? "k-anonymity + t-closeness"
+        : c->l > 1 ? (c->entropy_l ? "k-anonymity + entropy l-diversity"
+                                   : "k-anonymity + distinct l-diversity")
+                   : "k-anonymity",
         "k", (json_int_t)c->k, "levels", lv, "records", (json_int_t)r->rows, "suppressed",
         (json_int_t)r->suppressed, "classes", (json_int_t)r->classes, "discernibility",
         (json_int_t)r->discernibility, "loss", r->loss, "metric",
@@ -249,15 +252,14 @@ static int run(const veil_cmd *cmd, int argc, char **argv)
         for (size_t j = 0; j < q.nqi; j++)
             if (strcmp(q.names[j], sens) == 0)
                 st = veil_err_set(&err, VEIL_ERR_USAGE,
-                                  "the sensitive column \"%s\" cannot be a quasi-identifier",
-                                  sens);
+                                  "the sensitive column \"%s\" cannot be a quasi-identifier", sens);
         if (st == VEIL_OK && (q.names[ncols] = strdup(sens)) == NULL)
             st = veil_err_set(&err, VEIL_ERR_NOMEM, "out of memory");
         ncols++;
     }
     if (st == VEIL_OK)
-        st = veil_table_load(&t, a.val[O_IN], delim, (const char *const *)q.names, ncols, q.h,
-                             &err);
+        st =
+            veil_table_load(&t, a.val[O_IN], delim, (const char *const *)q.names, ncols, q.h, &err);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     if (st == VEIL_OK)
@@ -311,8 +313,8 @@ static int run(const veil_cmd *cmd, int argc, char **argv)
                 "; %llu of %llu records suppressed, %llu classes, discernibility %llu, loss "
                 "%.6f (optimum by %s; %llu of %llu lattice nodes evaluated, %.3f s)\n",
                 (unsigned long long)res.suppressed, (unsigned long long)res.rows,
-                (unsigned long long)res.classes, (unsigned long long)res.discernibility,
-                res.loss, cfg.metric == VEIL_ANON_LOSS ? "loss" : "discernibility",
+                (unsigned long long)res.classes, (unsigned long long)res.discernibility, res.loss,
+                cfg.metric == VEIL_ANON_LOSS ? "loss" : "discernibility",
                 (unsigned long long)res.evaluated, (unsigned long long)res.nodes, secs);
     }
     veil_out_abort(out);
@@ -346,16 +348,15 @@ const veil_cmd veil_cmd_deid_anonymize = {
     .synopsis = "--in T.csv --qi COL=HIER.csv,... --k K [--l L --sensitive COL] "
                 "[--suppression SHARE] [--metric discernibility|loss] --out OUT.csv "
                 "[--report R.json]",
-    .description =
-        "Searches the full-domain generalization lattice of the quasi-identifiers\n"
-        "(one hierarchy level per column) for the transformation of least\n"
-        "information loss that satisfies k-anonymity, and optionally distinct or\n"
-        "entropy l-diversity or t-closeness on a sensitive column, removing at most\n"
-        "the given share of records (records in classes that fail the model). The\n"
-        "search is exact: it returns what evaluating every node would. Writes the\n"
-        "generalized table (other columns unchanged, suppressed rows removed)\n"
-        "atomically and prints the chosen levels, suppressed records, classes and\n"
-        "loss; --report writes them as JSON.",
+    .description = "Searches the full-domain generalization lattice of the quasi-identifiers\n"
+                   "(one hierarchy level per column) for the transformation of least\n"
+                   "information loss that satisfies k-anonymity, and optionally distinct or\n"
+                   "entropy l-diversity or t-closeness on a sensitive column, removing at most\n"
+                   "the given share of records (records in classes that fail the model). The\n"
+                   "search is exact: it returns what evaluating every node would. Writes the\n"
+                   "generalized table (other columns unchanged, suppressed rows removed)\n"
+                   "atomically and prints the chosen levels, suppressed records, classes and\n"
+                   "loss; --report writes them as JSON.",
     .opts = opts,
     .min_args = 0,
     .max_args = 0,

@@ -30,14 +30,18 @@ static void report_epsilon(const veil_deid_policy *pol)
     double eps, total = 0;
     size_t i = 0;
     while (veil_deid_policy_noise_column(pol, i, &name, &eps)) {
-        fprintf(stderr, "veil deid apply: differential privacy: column \"%s\": Laplace noise, "
-                        "epsilon %g per person\n", name, eps);
+        fprintf(stderr,
+                "veil deid apply: differential privacy: column \"%s\": Laplace noise, "
+                "epsilon %g per person\n",
+                name, eps);
         total += eps;
         i++;
     }
     if (i > 0)
-        fprintf(stderr, "veil deid apply: differential privacy: epsilon spent %g per person "
-                        "(%zu noised column%s)\n", total, i, i == 1 ? "" : "s");
+        fprintf(stderr,
+                "veil deid apply: differential privacy: epsilon spent %g per person "
+                "(%zu noised column%s)\n",
+                total, i, i == 1 ? "" : "s");
 }
 
 static int run(const veil_cmd *cmd, int argc, char **argv)

@@ -80,15 +80,14 @@ static json_t *report_json(const veil_risk_report *r, char **names, size_t n)
         json_object_set_new(o, "records", json_integer((json_int_t)r->bucket_rows[b]));
         json_array_append_new(hist, o);
     }
-    return json_pack("{s:o,s:I,s:I,s:I,s:I,s:{s:f,s:f},s:{s:f,s:f,s:b},s:f,s:I,s:f,s:o}",
-                     "quasi_identifiers", qi, "records", (json_int_t)r->rows, "classes",
-                     (json_int_t)r->classes, "smallest_class", (json_int_t)r->min_class,
-                     "largest_class", (json_int_t)r->max_class, "prosecutor", "max",
-                     r->prosecutor_max, "average", r->prosecutor_avg, "journalist", "max",
-                     r->journalist_max, "average", r->journalist_avg, "from_population",
-                     r->has_population, "marketer", r->marketer, "unique_records",
-                     (json_int_t)r->unique_rows, "unique_share", r->unique_share,
-                     "class_sizes", hist);
+    return json_pack(
+        "{s:o,s:I,s:I,s:I,s:I,s:{s:f,s:f},s:{s:f,s:f,s:b},s:f,s:I,s:f,s:o}", "quasi_identifiers",
+        qi, "records", (json_int_t)r->rows, "classes", (json_int_t)r->classes, "smallest_class",
+        (json_int_t)r->min_class, "largest_class", (json_int_t)r->max_class, "prosecutor", "max",
+        r->prosecutor_max, "average", r->prosecutor_avg, "journalist", "max", r->journalist_max,
+        "average", r->journalist_avg, "from_population", r->has_population, "marketer", r->marketer,
+        "unique_records", (json_int_t)r->unique_rows, "unique_share", r->unique_share,
+        "class_sizes", hist);
 }
 
 static void print_table(FILE *f, const veil_risk_report *r)
@@ -113,8 +112,7 @@ static void print_table(FILE *f, const veil_risk_report *r)
         else if (veil_risk_bucket_low[b + 1] - 1 == veil_risk_bucket_low[b])
             snprintf(label, sizeof label, "%llu", (unsigned long long)veil_risk_bucket_low[b]);
         else
-            snprintf(label, sizeof label, "%llu-%llu",
-                     (unsigned long long)veil_risk_bucket_low[b],
+            snprintf(label, sizeof label, "%llu-%llu", (unsigned long long)veil_risk_bucket_low[b],
                      (unsigned long long)veil_risk_bucket_low[b + 1] - 1);
         fprintf(f, "%-10s %9llu %9llu   %8.4f %%\n", label,
                 (unsigned long long)r->bucket_classes[b], (unsigned long long)r->bucket_rows[b],
@@ -140,8 +138,7 @@ static int run(const veil_cmd *cmd, int argc, char **argv)
     if (st == VEIL_OK)
         st = veil_table_load(&t, a.val[O_IN], delim, (const char *const *)names, n, NULL, &err);
     if (st == VEIL_OK && a.val[O_POP] != NULL)
-        st = veil_table_load(&pop, a.val[O_POP], delim, (const char *const *)names, n, NULL,
-                             &err);
+        st = veil_table_load(&pop, a.val[O_POP], delim, (const char *const *)names, n, NULL, &err);
     if (st == VEIL_OK) {
         st = veil_risk_compute(&r, t, pop, &err);
         if (st != VEIL_OK)
@@ -172,8 +169,7 @@ static const veil_opt opts[] = {
     {"in", O_IN, "TABLE.csv", "table to assess (header row required)", 1},
     {"delimiter", O_DELIM, "C", "field delimiter (default ','; \"tab\" for tabs)", 0},
     {"qi", O_QI, "COL,COL,...", "quasi-identifier columns", 1},
-    {"population", O_POP, "POP.csv", "population table with the same columns (journalist risk)",
-     0},
+    {"population", O_POP, "POP.csv", "population table with the same columns (journalist risk)", 0},
     {"json", O_JSON, NULL, "print the report as JSON", 0},
     {NULL, 0, NULL, NULL, 0},
 };
@@ -182,13 +178,12 @@ const veil_cmd veil_cmd_deid_risk = {
     .name = "deid risk",
     .summary = "Re-identification risk of a table over its quasi-identifiers.",
     .synopsis = "--in TABLE.csv --qi COL,COL,... [--delimiter C] [--population POP.csv] [--json]",
-    .description =
-        "Groups the records by their quasi-identifier values and reports the\n"
-        "prosecutor risk (max and average of 1/class size), the journalist risk\n"
-        "(1/size of the matching population class; without --population it equals\n"
-        "the prosecutor risk, its upper bound), the marketer risk (expected share of\n"
-        "records re-identified), the share of unique records and the distribution\n"
-        "of class sizes. Run it before and after `veil deid anonymize`.",
+    .description = "Groups the records by their quasi-identifier values and reports the\n"
+                   "prosecutor risk (max and average of 1/class size), the journalist risk\n"
+                   "(1/size of the matching population class; without --population it equals\n"
+                   "the prosecutor risk, its upper bound), the marketer risk (expected share of\n"
+                   "records re-identified), the share of unique records and the distribution\n"
+                   "of class sizes. Run it before and after `veil deid anonymize`.",
     .opts = opts,
     .min_args = 0,
     .max_args = 0,

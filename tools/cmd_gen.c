@@ -21,7 +21,7 @@ enum { OPT_DEPT = 1, OPT_ROWS, OPT_SEED, OPT_OUT, OPT_FORCE };
 static const struct {
     const char *code; /* GB/T 2260 county-level code */
     const char *name;
-    unsigned weight;  /* relative population */
+    unsigned weight; /* relative population */
 } regions[] = {
     {"110105", "Beijing", 22},   {"310104", "Shanghai", 25}, {"440106", "Guangzhou", 19},
     {"440305", "Shenzhen", 18},  {"330106", "Hangzhou", 12}, {"510107", "Chengdu", 21},
@@ -204,8 +204,7 @@ static int run_gen(const veil_cmd *cmd, int argc, char **argv)
             d = i;
     if (d == NDEPTS) {
         rc = veil_cli_fail(cmd, VEIL_ERR_USAGE,
-                           "--department must be tax, social or health, not '%s'",
-                           a.val[OPT_DEPT]);
+                           "--department must be tax, social or health, not '%s'", a.val[OPT_DEPT]);
         goto done;
     }
     unsigned rows = 0, seed = 1;

@@ -94,8 +94,8 @@ static veil_status put_row(FILE *f, const char *label, unsigned long long count,
     char *text = veil_fixed_format(sum, scale);
     if (text == NULL)
         return veil_err_set(err, VEIL_ERR_NOMEM, "out of memory");
-    int bad = label != NULL && (veil_csv_write_field(f, label, strlen(label)) != 0 ||
-                                fputc(',', f) == EOF);
+    int bad = label != NULL &&
+              (veil_csv_write_field(f, label, strlen(label)) != 0 || fputc(',', f) == EOF);
     bad = bad || fprintf(f, "%llu,%s\n", count, text) < 0;
     free(text);
     return bad ? veil_err_set(err, VEIL_ERR_IO, "write failed") : VEIL_OK;
@@ -134,8 +134,7 @@ static int run(const veil_cmd *cmd, int argc, char **argv)
     if (st == VEIL_OK && a.val[O_OUT] != NULL)
         st = veil_cli_check_new(a.val[O_OUT], a.val[O_FORCE] != NULL, &err);
     for (int i = 0; st == VEIL_OK && i < a.nargs; i++)
-        st = veil_csv_read_file(a.args[i], a.val[O_COLUMN], a.val[O_GROUP], on_row, &x, NULL,
-                                &err);
+        st = veil_csv_read_file(a.args[i], a.val[O_COLUMN], a.val[O_GROUP], on_row, &x, NULL, &err);
     if (st == VEIL_OK)
         st = veil_out_open(&out, a.val[O_OUT], 0644, &err);
     if (st == VEIL_OK) {
@@ -178,13 +177,12 @@ const veil_cmd veil_cmd_plainsum = {
     .name = "plainsum",
     .summary = "Sum a CSV column in the clear: the baseline a decrypted total must equal.",
     .synopsis = "--column NAME [--scale S] [--group NAME] [--out FILE.csv] FILE.csv...",
-    .description =
-        "Adds up a column of one or more CSV files exactly (no floating point) and\n"
-        "prints the same CSV that `veil decrypt` prints for the encrypted route:\n"
-        "\"count,sum\", or with --group one \"group,count,sum\" row per label in byte\n"
-        "order and a last row for the overall total labelled \"*total*\". Values are\n"
-        "parsed with the rules of `veil encrypt`. Use it on data you are allowed to\n"
-        "see, to check or benchmark the encrypted computation.",
+    .description = "Adds up a column of one or more CSV files exactly (no floating point) and\n"
+                   "prints the same CSV that `veil decrypt` prints for the encrypted route:\n"
+                   "\"count,sum\", or with --group one \"group,count,sum\" row per label in byte\n"
+                   "order and a last row for the overall total labelled \"*total*\". Values are\n"
+                   "parsed with the rules of `veil encrypt`. Use it on data you are allowed to\n"
+                   "see, to check or benchmark the encrypted computation.",
     .opts = opts,
     .min_args = 1,
     .max_args = -1,

@@ -125,14 +125,13 @@ const veil_cmd veil_cmd_threshold_combine = {
     .name = "threshold combine",
     .summary = "Combine t departments' partial decryptions into the totals.",
     .synopsis = "--key TKEY [--out FILE.csv] RESULT.vct PARTIAL.vpd...",
-    .description =
-        "Checks every partial decryption file against the threshold key and the result\n"
-        "file (key fingerprint, input digest, party index, every proof), names each\n"
-        "department whose file fails (on standard error) and leaves it out, then\n"
-        "combines the first t valid ones and prints the same CSV as `veil decrypt`:\n"
-        "\"count,sum\" or \"group,count,sum\" rows with the overall total last. Fewer\n"
-        "than t valid files is an error (exit 4), as is a value outside its proven\n"
-        "bound (overflow). With --strict any invalid file is an error.",
+    .description = "Checks every partial decryption file against the threshold key and the result\n"
+                   "file (key fingerprint, input digest, party index, every proof), names each\n"
+                   "department whose file fails (on standard error) and leaves it out, then\n"
+                   "combines the first t valid ones and prints the same CSV as `veil decrypt`:\n"
+                   "\"count,sum\" or \"group,count,sum\" rows with the overall total last. Fewer\n"
+                   "than t valid files is an error (exit 4), as is a value outside its proven\n"
+                   "bound (overflow). With --strict any invalid file is an error.",
     .opts = opts,
     .min_args = 2,
     .max_args = -1,

@@ -57,8 +57,8 @@ static int run(const veil_cmd *cmd, int argc, char **argv)
     if (st == VEIL_OK)
         st = veil_result_load(&res, in, veil_threshold_key_pub(veil_threshold_share_key(share)),
                               &err);
-    if (st == VEIL_OK && (st = veil_threshold_partials_make(&parts, share, &res, threads, &err)) !=
-                             VEIL_OK)
+    if (st == VEIL_OK &&
+        (st = veil_threshold_partials_make(&parts, share, &res, threads, &err)) != VEIL_OK)
         veil_err_prefix(&err, "%s", in);
     if (st == VEIL_OK)
         st = veil_threshold_partials_save(a.val[O_OUT], &parts, &err);

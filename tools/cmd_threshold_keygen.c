@@ -99,8 +99,8 @@ static int run(const veil_cmd *cmd, int argc, char **argv)
     mpz_t p, q;
     mpz_inits(p, q, NULL);
     size_t plen = strlen(dir) + 32;
-    veil_status st = veil_cli_parse_uint(&parties, a.val[O_PARTIES], 1,
-                                         VEIL_THRESHOLD_PARTIES_MAX, "parties", &err);
+    veil_status st = veil_cli_parse_uint(&parties, a.val[O_PARTIES], 1, VEIL_THRESHOLD_PARTIES_MAX,
+                                         "parties", &err);
     if (st == VEIL_OK)
         st = veil_cli_parse_uint(&threshold, a.val[O_THRESHOLD], 1, parties, "threshold", &err);
     if (st == VEIL_OK && a.val[O_BITS] != NULL)
@@ -182,16 +182,15 @@ const veil_cmd veil_cmd_threshold_keygen = {
     .name = "threshold keygen",
     .summary = "Deal a threshold key: t of N departments needed to decrypt.",
     .synopsis = "--parties N --threshold T --out-dir DIR [options]",
-    .description =
-        "The dealer's key ceremony (docs/threshold.md). Generates n = pq from two safe\n"
-        "primes, shares the decryption exponent among N departments so that any T of\n"
-        "them can decrypt and fewer learn nothing, and writes into DIR: public.key (an\n"
-        "ordinary veil public key: encrypt and aggregate with it as usual),\n"
-        "threshold.tkey (public parameters and verification keys, for combining) and\n"
-        "share-I.tsh for each department I (mode 0600; sealed to the department's key\n"
-        "with --seal-to). The factors and the full exponent are never written; the\n"
-        "dealer must delete the share files once delivered. 2048-bit keys take a few\n"
-        "seconds (safe primes).",
+    .description = "The dealer's key ceremony (docs/threshold.md). Generates n = pq from two safe\n"
+                   "primes, shares the decryption exponent among N departments so that any T of\n"
+                   "them can decrypt and fewer learn nothing, and writes into DIR: public.key (an\n"
+                   "ordinary veil public key: encrypt and aggregate with it as usual),\n"
+                   "threshold.tkey (public parameters and verification keys, for combining) and\n"
+                   "share-I.tsh for each department I (mode 0600; sealed to the department's key\n"
+                   "with --seal-to). The factors and the full exponent are never written; the\n"
+                   "dealer must delete the share files once delivered. 2048-bit keys take a few\n"
+                   "seconds (safe primes).",
     .opts = opts,
     .min_args = 0,
     .max_args = 0,

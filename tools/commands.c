@@ -6,13 +6,26 @@
 #include "veil/ctfile.h"
 
 const veil_cmd *const veil_commands[] = {
-    &veil_cmd_keygen,     &veil_cmd_encrypt,           &veil_cmd_aggregate,
-    &veil_cmd_decrypt,    &veil_cmd_key_show,          &veil_cmd_key_import,
-    &veil_cmd_key_export, &veil_cmd_ciphertext_import, &veil_cmd_ciphertext_export,
-    &veil_cmd_gen,        &veil_cmd_plainsum,          &veil_cmd_deid_apply,
-    &veil_cmd_deid_keygen, &veil_cmd_deid_anonymize, &veil_cmd_deid_risk,
-    &veil_cmd_threshold_keygen, &veil_cmd_threshold_party_key, &veil_cmd_threshold_decrypt_share,
-    &veil_cmd_threshold_combine, NULL,
+    &veil_cmd_keygen,
+    &veil_cmd_encrypt,
+    &veil_cmd_aggregate,
+    &veil_cmd_decrypt,
+    &veil_cmd_key_show,
+    &veil_cmd_key_import,
+    &veil_cmd_key_export,
+    &veil_cmd_ciphertext_import,
+    &veil_cmd_ciphertext_export,
+    &veil_cmd_gen,
+    &veil_cmd_plainsum,
+    &veil_cmd_deid_apply,
+    &veil_cmd_deid_keygen,
+    &veil_cmd_deid_anonymize,
+    &veil_cmd_deid_risk,
+    &veil_cmd_threshold_keygen,
+    &veil_cmd_threshold_party_key,
+    &veil_cmd_threshold_decrypt_share,
+    &veil_cmd_threshold_combine,
+    NULL,
 };
 
 /* 1 if the command's name is `first` or "first second". */

@@ -24,15 +24,15 @@
 extern "C" {
 #endif
 
-#define VEIL_COLUMN_FRAME 1024           /* ciphertexts per frame */
-#define VEIL_MESSAGE_MAX (8u << 20)      /* largest framed message accepted */
-#define VEIL_GROUP_LABEL_MAX 256         /* bytes in a group label */
+#define VEIL_COLUMN_FRAME     1024       /* ciphertexts per frame */
+#define VEIL_MESSAGE_MAX      (8u << 20) /* largest framed message accepted */
+#define VEIL_GROUP_LABEL_MAX  256        /* bytes in a group label */
 #define VEIL_RESULT_ITEMS_MAX 1000000    /* groups in one result file */
 
 /* ---- result files ---- */
 typedef struct {
-    char *group;    /* NULL for an ungrouped value or the overall total */
-    int is_total;   /* 1 for the overall total of a grouped result */
+    char *group;  /* NULL for an ungrouped value or the overall total */
+    int is_total; /* 1 for the overall total of a grouped result */
     veil_enc value;
 } veil_result_item;
 
@@ -51,8 +51,8 @@ veil_status veil_result_append(veil_result *r, const char *group, int is_total,
 /* Writes r (1 to VEIL_RESULT_ITEMS_MAX items, each checked against pk) to
  * path, mode 0644. Load/parse initialize *out (its old content is not
  * freed) and leave it empty on error, so veil_result_clear is always safe. */
-veil_status veil_result_save(const char *path, const veil_paillier_pub *pk,
-                             const veil_result *r, veil_err *err) VEIL_WUR;
+veil_status veil_result_save(const char *path, const veil_paillier_pub *pk, const veil_result *r,
+                             veil_err *err) VEIL_WUR;
 veil_status veil_result_load(veil_result *out, const char *path, const veil_paillier_pub *pk,
                              veil_err *err) VEIL_WUR;
 veil_status veil_result_parse(veil_result *out, const uint8_t *buf, size_t len, const char *name,
@@ -60,7 +60,7 @@ veil_status veil_result_parse(veil_result *out, const uint8_t *buf, size_t len, 
 
 /* ---- column files ---- */
 typedef struct {
-    char *name;       /* column name from the CSV header */
+    char *name; /* column name from the CSV header */
     uint32_t scale;
     mpz_t bound;      /* per-value bound on |mantissa| */
     int grouped;      /* values carry group labels */
@@ -75,8 +75,8 @@ typedef struct veil_column_reader veil_column_reader;
  * nothing appears at `path` until commit. group_name NULL means ungrouped.
  * pk must outlive the writer (and, for readers, the reader). */
 veil_status veil_column_writer_open(veil_column_writer **out, const char *path,
-                                    const veil_paillier_pub *pk, const char *name,
-                                    uint32_t scale, const mpz_t bound, const char *group_name,
+                                    const veil_paillier_pub *pk, const char *name, uint32_t scale,
+                                    const mpz_t bound, const char *group_name,
                                     veil_err *err) VEIL_WUR;
 /* Appends one ciphertext (and its group label when grouped). */
 veil_status veil_column_writer_append(veil_column_writer *w, const mpz_t c, const char *group,

@@ -23,8 +23,8 @@ extern "C" {
 
 typedef enum {
     VEIL_KEY_PUBLIC = 1,
-    VEIL_KEY_PRIVATE = 2,        /* unencrypted private key */
-    VEIL_KEY_PRIVATE_SEALED = 3  /* passphrase-protected private key */
+    VEIL_KEY_PRIVATE = 2,       /* unencrypted private key */
+    VEIL_KEY_PRIVATE_SEALED = 3 /* passphrase-protected private key */
 } veil_key_kind;
 
 typedef struct {
@@ -50,9 +50,8 @@ veil_status veil_pub_load(veil_paillier_pub **out, const char *path, veil_err *e
 
 /* Writes a private key with mode 0600; sealed when passphrase != NULL, with
  * Argon2id at libsodium's MODERATE limits (about 0.7 s and 256 MiB). */
-veil_status veil_priv_save(const char *path, const veil_paillier_priv *sk,
-                           const char *passphrase, size_t passphrase_len, const char *comment,
-                           veil_err *err) VEIL_WUR;
+veil_status veil_priv_save(const char *path, const veil_paillier_priv *sk, const char *passphrase,
+                           size_t passphrase_len, const char *comment, veil_err *err) VEIL_WUR;
 /* Same with explicit Argon2id limits, which must lie between libsodium's
  * INTERACTIVE and SENSITIVE values (readers refuse anything outside that
  * range); tests use crypto_pwhash_OPSLIMIT_INTERACTIVE and
@@ -60,8 +59,7 @@ veil_status veil_priv_save(const char *path, const veil_paillier_priv *sk,
  * is NULL. */
 veil_status veil_priv_save_ex(const char *path, const veil_paillier_priv *sk,
                               const char *passphrase, size_t passphrase_len, const char *comment,
-                              unsigned long long opslimit, size_t memlimit,
-                              veil_err *err) VEIL_WUR;
+                              unsigned long long opslimit, size_t memlimit, veil_err *err) VEIL_WUR;
 /* Loads a private key; a sealed file needs the passphrase (VEIL_ERR_USAGE if
  * none given, VEIL_ERR_CRYPTO "wrong passphrase or corrupted key file"). */
 veil_status veil_priv_load(veil_paillier_priv **out, const char *path, const char *passphrase,

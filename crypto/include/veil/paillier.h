@@ -25,8 +25,8 @@ extern "C" {
 #endif
 
 #define VEIL_PAILLIER_BITS_DEFAULT 2048
-#define VEIL_FINGERPRINT_BYTES 32
-#define VEIL_FINGERPRINT_HEX (2 * VEIL_FINGERPRINT_BYTES + 1)
+#define VEIL_FINGERPRINT_BYTES     32
+#define VEIL_FINGERPRINT_HEX       (2 * VEIL_FINGERPRINT_BYTES + 1)
 
 typedef struct veil_paillier_pub veil_paillier_pub;
 typedef struct veil_paillier_priv veil_paillier_priv;

@@ -33,8 +33,8 @@
 extern "C" {
 #endif
 
-#define VEIL_PYJSON_MAX (64u << 20) /* largest JSON document accepted */
-#define VEIL_PYJSON_EXP_MAX 64      /* largest |e| of an imported number */
+#define VEIL_PYJSON_MAX     (64u << 20) /* largest JSON document accepted */
+#define VEIL_PYJSON_EXP_MAX 64          /* largest |e| of an imported number */
 
 /* Imports a pheutil public key as a textbook (non-DJN) veil key; n is
  * checked by veil_paillier_pub_new. */

@@ -32,11 +32,11 @@
 extern "C" {
 #endif
 
-#define VEIL_THRESHOLD_PARTIES_MAX   64u
-#define VEIL_THRESHOLD_DIGEST_BYTES  32u /* key fingerprint, input digest */
-#define VEIL_THRESHOLD_FILE_MAX      (1u << 20) /* key, share, party key files */
-#define VEIL_THRESHOLD_PARTIALS_MAX  (1u << 30) /* partial decryption files */
-#define VEIL_PARTY_KEY_BYTES         32u        /* X25519 public and secret keys */
+#define VEIL_THRESHOLD_PARTIES_MAX  64u
+#define VEIL_THRESHOLD_DIGEST_BYTES 32u        /* key fingerprint, input digest */
+#define VEIL_THRESHOLD_FILE_MAX     (1u << 20) /* key, share, party key files */
+#define VEIL_THRESHOLD_PARTIALS_MAX (1u << 30) /* partial decryption files */
+#define VEIL_PARTY_KEY_BYTES        32u        /* X25519 public and secret keys */
 
 typedef struct veil_threshold_key veil_threshold_key;
 typedef struct veil_threshold_share veil_threshold_share;
@@ -102,13 +102,12 @@ veil_status veil_threshold_safe_prime(mpz_t p, unsigned bits, veil_threshold_pro
  * index i-1). With djn the public key carries a DJN base. Every secret the
  * dealer computed (m, d, the polynomial) is wiped before returning. */
 veil_status veil_threshold_deal(veil_threshold_key **key, veil_threshold_share ***shares,
-                                const mpz_t p, const mpz_t q, unsigned parties,
-                                unsigned threshold, int djn, veil_err *err) VEIL_WUR;
+                                const mpz_t p, const mpz_t q, unsigned parties, unsigned threshold,
+                                int djn, veil_err *err) VEIL_WUR;
 /* Generates two safe primes of bits/2 bits, then deals. */
 veil_status veil_threshold_keygen(veil_threshold_key **key, veil_threshold_share ***shares,
                                   unsigned bits, unsigned parties, unsigned threshold, int djn,
-                                  veil_threshold_progress_fn fn, void *arg,
-                                  veil_err *err) VEIL_WUR;
+                                  veil_threshold_progress_fn fn, void *arg, veil_err *err) VEIL_WUR;
 /* Frees an array made by deal/keygen (and each share in it). */
 void veil_threshold_shares_free(veil_threshold_share **shares, unsigned parties);
 
@@ -133,8 +132,7 @@ veil_status veil_threshold_partial_decrypt(veil_threshold_partial *out,
  * n^2, e < 2^256, z of plausible size, and the proof. VEIL_ERR_CRYPTO
  * "proof of correct decryption failed" when it does not hold. */
 veil_status veil_threshold_partial_verify(const veil_threshold_key *k, const mpz_t c,
-                                          const veil_threshold_partial *p,
-                                          veil_err *err) VEIL_WUR;
+                                          const veil_threshold_partial *p, veil_err *err) VEIL_WUR;
 /* m = the plaintext residue from `count` partials of one ciphertext, which
  * the caller has verified; the first t with distinct indices are used.
  * Fewer than t distinct parties is VEIL_ERR_CRYPTO ("need t"). */
@@ -151,8 +149,7 @@ veil_status veil_threshold_partial_decrypt_batch(veil_threshold_partial *out,
                                                  veil_err *err) VEIL_WUR;
 /* *bad is set to the (0-based) lowest item whose partial fails, or count. */
 veil_status veil_threshold_partial_verify_batch(size_t *bad, const veil_threshold_key *k,
-                                                const mpz_t *c,
-                                                const veil_threshold_partial *parts,
+                                                const mpz_t *c, const veil_threshold_partial *parts,
                                                 size_t count, unsigned threads,
                                                 veil_err *err) VEIL_WUR;
 
@@ -212,8 +209,8 @@ veil_status veil_threshold_share_save(const char *path, const veil_threshold_sha
 veil_status veil_threshold_share_load(veil_threshold_share **out, const char *path,
                                       const uint8_t *party_pk, const uint8_t *party_sk,
                                       veil_err *err) VEIL_WUR;
-veil_status veil_threshold_share_parse(veil_threshold_share **out, const uint8_t *buf,
-                                       size_t len, const char *name, const uint8_t *party_pk,
+veil_status veil_threshold_share_parse(veil_threshold_share **out, const uint8_t *buf, size_t len,
+                                       const char *name, const uint8_t *party_pk,
                                        const uint8_t *party_sk, veil_err *err) VEIL_WUR;
 
 /* A party's partial decryptions, mode 0644. */

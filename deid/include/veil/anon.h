@@ -37,26 +37,26 @@ typedef enum {
 } veil_anon_metric;
 
 typedef struct {
-    unsigned k;         /* >= 1 */
-    unsigned l;         /* 0 or 1: no l-diversity */
-    int entropy_l;      /* 1: entropy l-diversity, 0: distinct l-diversity */
-    double t;           /* t-closeness threshold in [0, 1); < 0 disables */
-    uint64_t supp_num;  /* suppression limit = supp_num / supp_den of the rows */
-    uint64_t supp_den;  /* > 0 */
+    unsigned k;        /* >= 1 */
+    unsigned l;        /* 0 or 1: no l-diversity */
+    int entropy_l;     /* 1: entropy l-diversity, 0: distinct l-diversity */
+    double t;          /* t-closeness threshold in [0, 1); < 0 disables */
+    uint64_t supp_num; /* suppression limit = supp_num / supp_den of the rows */
+    uint64_t supp_den; /* > 0 */
     veil_anon_metric metric;
-    int exhaustive;     /* 1: evaluate every node, no pruning (for checks) */
+    int exhaustive; /* 1: evaluate every node, no pruning (for checks) */
 } veil_anon_config;
 
 typedef struct {
-    int found;              /* 0 when no node is feasible */
+    int found; /* 0 when no node is feasible */
     unsigned levels[VEIL_ANON_QI_MAX];
-    uint64_t rows;          /* records in the table */
-    uint64_t suppressed;    /* records removed */
-    uint64_t classes;       /* equivalence classes kept */
+    uint64_t rows;       /* records in the table */
+    uint64_t suppressed; /* records removed */
+    uint64_t classes;    /* equivalence classes kept */
     uint64_t discernibility;
-    double loss;            /* loss metric normalized to [0, 1] */
-    uint64_t nodes;         /* lattice size */
-    uint64_t evaluated;     /* nodes whose classes were computed */
+    double loss;        /* loss metric normalized to [0, 1] */
+    uint64_t nodes;     /* lattice size */
+    uint64_t evaluated; /* nodes whose classes were computed */
 } veil_anon_result;
 
 /* sens: index of the sensitive column in t, or -1 (required when l > 1

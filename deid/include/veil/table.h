@@ -60,9 +60,9 @@ void veil_table_reader_free(veil_table_reader *r);
 veil_status veil_table_read_file(const char *path, unsigned char delim, int has_header,
                                  veil_table_row_fn fn, void *ctx, uint64_t *rows,
                                  veil_err *err) VEIL_WUR;
-veil_status veil_table_read_mem(const void *buf, size_t len, const char *name,
-                                unsigned char delim, int has_header, veil_table_row_fn fn,
-                                void *ctx, uint64_t *rows, veil_err *err) VEIL_WUR;
+veil_status veil_table_read_mem(const void *buf, size_t len, const char *name, unsigned char delim,
+                                int has_header, veil_table_row_fn fn, void *ctx, uint64_t *rows,
+                                veil_err *err) VEIL_WUR;
 
 /* Writes one field, quoted (RFC 4180) when it contains the delimiter, a
  * quote, CR or LF, or leading or trailing blanks. Returns 0 or EOF. */
