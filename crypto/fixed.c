@@ -9,8 +9,7 @@ static int is_space(char c)
     return c == ' ' || c == '\t';
 }
 
-veil_status veil_fixed_parse(mpz_t out, const char *text, size_t len, unsigned scale,
-                             veil_err *err)
+veil_status veil_fixed_parse(mpz_t out, const char *text, size_t len, unsigned scale, veil_err *err)
 {
     if (scale > VEIL_SCALE_MAX)
         return veil_err_set(err, VEIL_ERR_USAGE, "scale %u is larger than %d", scale,
@@ -115,8 +114,7 @@ char *veil_fixed_format(const mpz_t v, unsigned scale)
     return out;
 }
 
-veil_status veil_fixed_rescale(mpz_t out, const mpz_t v, unsigned from, unsigned to,
-                               veil_err *err)
+veil_status veil_fixed_rescale(mpz_t out, const mpz_t v, unsigned from, unsigned to, veil_err *err)
 {
     if (from > VEIL_SCALE_MAX || to > VEIL_SCALE_MAX)
         return veil_err_set(err, VEIL_ERR_USAGE, "scale is larger than %d", VEIL_SCALE_MAX);

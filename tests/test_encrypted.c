@@ -181,7 +181,8 @@ static void test_mixing_scales_is_refused_or_rescaled_explicitly(void)
     veil_enc_init(&r);
     enc_text(&a, "1.25", 2);
     enc_text(&b, "-0.125", 3);
-    TU_ASSERT_ERR(veil_enc_add(&r, pk, &a, &b, &err), err, VEIL_ERR_USAGE, "scales differ (2 and 3)");
+    TU_ASSERT_ERR(veil_enc_add(&r, pk, &a, &b, &err), err, VEIL_ERR_USAGE,
+                  "scales differ (2 and 3)");
     TU_ASSERT_ERR(veil_enc_rescale(&r, pk, &b, 2, &err), err, VEIL_ERR_USAGE,
                   "cannot lower the scale");
     CU_ASSERT_EQUAL_FATAL(veil_enc_rescale(&a, pk, &a, 3, &err), VEIL_OK);

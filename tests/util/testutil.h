@@ -21,7 +21,7 @@ veil_paillier_priv *tu_random_key(unsigned bits, int djn);
         CU_ASSERT_EQUAL((st), (want_code));                                                        \
         CU_ASSERT_EQUAL((err).code, (want_code));                                                  \
         if (strstr((err).msg, (needle)) == NULL) {                                                 \
-            fprintf(stderr, "\n  expected message containing \"%s\", got \"%s\"\n", (needle),     \
+            fprintf(stderr, "\n  expected message containing \"%s\", got \"%s\"\n", (needle),      \
                     (err).msg);                                                                    \
             CU_FAIL("error message mismatch");                                                     \
         }                                                                                          \

@@ -11,7 +11,7 @@ extern "C" {
 #endif
 
 #if defined(__GNUC__)
-#define VEIL_WUR __attribute__((warn_unused_result))
+#define VEIL_WUR          __attribute__((warn_unused_result))
 #define VEIL_PRINTF(a, b) __attribute__((format(printf, a, b)))
 #else
 #define VEIL_WUR
@@ -43,8 +43,7 @@ void veil_err_clear(veil_err *err);
 
 /* Sets err (if not NULL) and returns code, so callers can write
  * `return veil_err_set(err, VEIL_ERR_INPUT, "%s:%zu: ...", file, line);` */
-veil_status veil_err_set(veil_err *err, veil_status code, const char *fmt, ...)
-    VEIL_PRINTF(3, 4);
+veil_status veil_err_set(veil_err *err, veil_status code, const char *fmt, ...) VEIL_PRINTF(3, 4);
 
 /* Prepends "prefix: " to an existing message (e.g. a file name), keeping
  * the code. Returns err->code. */
