@@ -12,6 +12,7 @@
 #include "cliutil.h"
 #include "commands.h"
 #include "csv_column.h"
+#include "result_csv.h"
 #include "veil/ctfile.h"
 #include "veil/fixed.h"
 
@@ -88,19 +89,6 @@ static veil_status on_row(void *ctx, const veil_csv_row *row, veil_err *err)
     return x->grouped ? add_to_group(x, row, err) : VEIL_OK;
 }
 
-static veil_status put_row(FILE *f, const char *label, unsigned long long count, const mpz_t sum,
-                           unsigned scale, veil_err *err)
-{
-    char *text = veil_fixed_format(sum, scale);
-    if (text == NULL)
-        return veil_err_set(err, VEIL_ERR_NOMEM, "out of memory");
-    int bad = label != NULL &&
-              (veil_csv_write_field(f, label, strlen(label)) != 0 || fputc(',', f) == EOF);
-    bad = bad || fprintf(f, "%llu,%s\n", count, text) < 0;
-    free(text);
-    return bad ? veil_err_set(err, VEIL_ERR_IO, "write failed") : VEIL_OK;
-}
-
 /* twalk has no context argument: the walk state lives here for one call. */
 static struct {
     FILE *f;
@@ -115,7 +103,7 @@ static void put_group(const void *node, VISIT which, int depth)
     if ((which != postorder && which != leaf) || walk.st != VEIL_OK)
         return;
     const group_sum *g = *(group_sum *const *)node;
-    walk.st = put_row(walk.f, g->label, g->count, g->sum, walk.scale, walk.err);
+    walk.st = veil_result_csv_row(walk.f, g->label, g->count, g->sum, walk.scale, walk.err);
 }
 
 static int run(const veil_cmd *cmd, int argc, char **argv)
@@ -139,8 +127,7 @@ static int run(const veil_cmd *cmd, int argc, char **argv)
         st = veil_out_open(&out, a.val[O_OUT], 0644, &err);
     if (st == VEIL_OK) {
         FILE *f = veil_out_fp(out);
-        if (fputs(x.grouped ? "group,count,sum\n" : "count,sum\n", f) == EOF)
-            st = veil_err_set(&err, VEIL_ERR_IO, "write failed");
+        st = veil_result_csv_header(f, x.grouped, &err);
         if (st == VEIL_OK && x.grouped) {
             walk.f = f;
             walk.scale = x.scale;
@@ -150,7 +137,8 @@ static int run(const veil_cmd *cmd, int argc, char **argv)
             st = walk.st;
         }
         if (st == VEIL_OK)
-            st = put_row(f, x.grouped ? VEIL_TOTAL_LABEL : NULL, x.count, x.total, x.scale, &err);
+            st = veil_result_csv_row(f, x.grouped ? VEIL_TOTAL_LABEL : NULL, x.count, x.total,
+                                     x.scale, &err);
     }
     if (st == VEIL_OK) {
         veil_outfile *o = out;

@@ -18,16 +18,22 @@ static int put_field(FILE *f, const char *s)
     return veil_csv_write_field(f, s, strlen(s));
 }
 
-/* Writes `[label,]count,sum` for one decrypted item. */
-static veil_status put_item(FILE *f, const char *label, const veil_enc *e, const mpz_t v,
-                            veil_err *err)
+veil_status veil_result_csv_header(FILE *f, int grouped, veil_err *err)
 {
-    char *sum = veil_fixed_format(v, e->scale);
-    if (sum == NULL)
+    if (fputs(grouped ? "group,count,sum\n" : "count,sum\n", f) == EOF)
+        return veil_err_set(err, VEIL_ERR_IO, "write failed");
+    return VEIL_OK;
+}
+
+veil_status veil_result_csv_row(FILE *f, const char *label, unsigned long long count,
+                                const mpz_t sum, unsigned scale, veil_err *err)
+{
+    char *text = veil_fixed_format(sum, scale);
+    if (text == NULL)
         return veil_err_set(err, VEIL_ERR_NOMEM, "out of memory");
     int bad = label != NULL && (put_field(f, label) != 0 || fputc(',', f) == EOF);
-    bad = bad || fprintf(f, "%llu,%s\n", (unsigned long long)e->count, sum) < 0;
-    free(sum);
+    bad = bad || fprintf(f, "%llu,%s\n", count, text) < 0;
+    free(text);
     return bad ? veil_err_set(err, VEIL_ERR_IO, "write failed") : VEIL_OK;
 }
 
@@ -48,13 +54,11 @@ veil_status veil_result_csv_write(FILE *f, const char *path, const veil_result *
                                 "reserved for the overall total",
                                 path, VEIL_TOTAL_LABEL);
     }
-    if (fputs(grouped ? "group,count,sum\n" : "count,sum\n", f) == EOF)
-        return veil_err_set(err, VEIL_ERR_IO, "write failed");
-    for (size_t i = 0; i < res->count; i++) {
-        veil_status st = put_item(f, grouped ? veil_result_csv_label(res, i) : NULL,
-                                  &res->items[i].value, values[i], err);
-        if (st != VEIL_OK)
-            return st;
+    veil_status st = veil_result_csv_header(f, grouped, err);
+    for (size_t i = 0; st == VEIL_OK && i < res->count; i++) {
+        const veil_enc *e = &res->items[i].value;
+        st = veil_result_csv_row(f, grouped ? veil_result_csv_label(res, i) : NULL,
+                                 (unsigned long long)e->count, values[i], e->scale, err);
     }
-    return VEIL_OK;
+    return st;
 }
