@@ -1,0 +1,125 @@
+/* Arithmetic in GF(p), p = 2^127 - 1 (a Mersenne prime): reduction is a
+ * shift and an add. Elements are unsigned __int128 kept in [0, p). */
+#include <string.h>
+
+#include "veil/share.h"
+
+#define P_ ((((veil_fe)1) << 127) - 1)
+
+veil_fe veil_fe_p(void)
+{
+    return P_;
+}
+
+/* x < 2^128 -> x mod p. */
+static veil_fe reduce128(veil_fe x)
+{
+    x = (x & P_) + (x >> 127);
+    return x >= P_ ? x - P_ : x;
+}
+
+veil_fe veil_fe_add(veil_fe a, veil_fe b)
+{
+    return reduce128(a + b); /* a + b < 2^128 */
+}
+
+veil_fe veil_fe_sub(veil_fe a, veil_fe b)
+{
+    return a >= b ? a - b : a + (P_ - b);
+}
+
+veil_fe veil_fe_neg(veil_fe a)
+{
+    return a == 0 ? 0 : P_ - a;
+}
+
+veil_fe veil_fe_mul(veil_fe a, veil_fe b)
+{
+    /* 254-bit product from four 64x64 -> 128 products, then
+     * 2^127 = 1 (mod p): fold the high 127 bits onto the low 127. */
+    uint64_t a0 = (uint64_t)a, a1 = (uint64_t)(a >> 64);
+    uint64_t b0 = (uint64_t)b, b1 = (uint64_t)(b >> 64);
+    veil_fe p00 = (veil_fe)a0 * b0, p01 = (veil_fe)a0 * b1;
+    veil_fe p10 = (veil_fe)a1 * b0, p11 = (veil_fe)a1 * b1;
+    veil_fe mid = (p00 >> 64) + (uint64_t)p01 + (uint64_t)p10;  /* < 3 * 2^64 */
+    veil_fe lo = (veil_fe)(uint64_t)p00 | (mid << 64);          /* low 128 bits */
+    veil_fe hi = p11 + (p01 >> 64) + (p10 >> 64) + (mid >> 64); /* high 128 bits */
+    /* product = hi * 2^128 + lo = hi * 2 + lo (mod p); hi < 2^126. */
+    return veil_fe_add(reduce128(lo), reduce128(hi << 1));
+}
+
+veil_fe veil_fe_inv(veil_fe a)
+{
+    /* a^(p-2); p - 2 = 2^127 - 3 = 0b111...1101 (127 bits). */
+    veil_fe r = 1, base = a;
+    veil_fe e = P_ - 2;
+    while (e != 0) {
+        if (e & 1)
+            r = veil_fe_mul(r, base);
+        base = veil_fe_mul(base, base);
+        e >>= 1;
+    }
+    return r;
+}
+
+veil_fe veil_fe_from_i64(int64_t v)
+{
+    if (v >= 0)
+        return (veil_fe)(uint64_t)v;
+    return P_ - (veil_fe)(-(uint64_t)v);
+}
+
+__int128 veil_fe_to_i128(veil_fe x)
+{
+    if (x <= (P_ - 1) / 2)
+        return (__int128)x;
+    return -(__int128)(P_ - x);
+}
+
+void veil_fe_store(uint8_t out[VEIL_FE_BYTES], veil_fe x)
+{
+    for (int i = 0; i < VEIL_FE_BYTES; i++)
+        out[i] = (uint8_t)(x >> (8 * i));
+}
+
+veil_status veil_fe_load(veil_fe *x, const uint8_t in[VEIL_FE_BYTES], veil_err *err)
+{
+    veil_fe v = 0;
+    for (int i = VEIL_FE_BYTES - 1; i >= 0; i--)
+        v = (v << 8) | in[i];
+    if (v >= P_)
+        return veil_err_set(err, VEIL_ERR_INPUT, "field element out of range (not below 2^127-1)");
+    *x = v;
+    return VEIL_OK;
+}
+
+void veil_fe_vec_add(veil_fe *dst, const veil_fe *src, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        dst[i] = veil_fe_add(dst[i], src[i]);
+}
+
+size_t veil_i128_format(char *buf, size_t size, __int128 v, unsigned scale)
+{
+    char digits[48 + 256];
+    size_t nd = 0;
+    unsigned __int128 m = v < 0 ? -(unsigned __int128)v : (unsigned __int128)v;
+    do {
+        digits[nd++] = (char)('0' + (int)(m % 10));
+        m /= 10;
+    } while (m != 0 && nd < sizeof digits);
+    while (nd <= scale && nd < sizeof digits)
+        digits[nd++] = '0';
+    size_t o = 0;
+    if (v < 0 && o + 1 < size)
+        buf[o++] = '-';
+    for (size_t i = nd; i > 0; i--) {
+        if (i == scale && scale > 0 && o + 1 < size)
+            buf[o++] = '.';
+        if (o + 1 < size)
+            buf[o++] = digits[i - 1];
+    }
+    if (size > 0)
+        buf[o] = '\0';
+    return o;
+}
