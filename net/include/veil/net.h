@@ -31,8 +31,9 @@
 extern "C" {
 #endif
 
-#define VEIL_PARTY_ID_MAX 64 /* bytes of a party id: [A-Za-z0-9._-], not starting with '.' or '-'  \
-                              */
+#define VEIL_PARTY_ID_MAX                                                                          \
+    64 /* bytes of a party id: [A-Za-z0-9._-], not starting with '.' or '-'                        \
+        */
 #define VEIL_SESSION_ID_MAX  128 /* bytes of a session id, same alphabet */
 #define VEIL_FINGERPRINT_LEN 32  /* SHA-256 of the certificate's DER */
 /* "sha256:" + 64 lowercase hex digits + NUL */
@@ -68,6 +69,20 @@ void veil_fingerprint_format(const uint8_t fp[VEIL_FINGERPRINT_LEN],
                              char out[VEIL_FINGERPRINT_TEXT_LEN]);
 veil_status veil_fingerprint_parse(uint8_t fp[VEIL_FINGERPRINT_LEN], const char *text,
                                    veil_err *err) VEIL_WUR;
+
+/* What an identity directory holds (`veil party show`). Loading checks it
+ * as veil_net_new does: party.key not readable by group or others
+ * (VEIL_ERR_USAGE, "chmod 600"), an Ed25519 key matching the certificate
+ * (VEIL_ERR_CRYPTO otherwise), party.id equal to the certificate's CN
+ * (VEIL_ERR_INPUT otherwise). Validity times are "YYYY-MM-DD HH:MM:SS UTC". */
+typedef struct {
+    char id[VEIL_PARTY_ID_MAX + 1];
+    uint8_t fingerprint[VEIL_FINGERPRINT_LEN];
+    char not_before[32];
+    char not_after[32];
+} veil_party_info;
+
+veil_status veil_party_info_load(veil_party_info *out, const char *dir, veil_err *err) VEIL_WUR;
 
 /* ---- roster ---- */
 
