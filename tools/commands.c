@@ -25,13 +25,10 @@ const veil_cmd *const veil_commands[] = {
     &veil_cmd_threshold_party_key,
     &veil_cmd_threshold_decrypt_share,
     &veil_cmd_threshold_combine,
-<<<<<<< HEAD
     &veil_cmd_party_init,
     &veil_cmd_party_show,
     &veil_cmd_sum_serve,
     &veil_cmd_sum_submit,
-=======
->>>>>>> wt-net
     NULL,
 };
 
