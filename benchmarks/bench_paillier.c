@@ -26,9 +26,10 @@
 #include "veil/paillier.h"
 #include "veil/rand.h"
 
-int veil_bench_deid(unsigned long rows);            /* bench_deid.c */
-int veil_bench_anon(const char *dir);               /* bench_deid_anon.c */
-int veil_bench_threshold(int full, double seconds); /* bench_threshold.c */
+int veil_bench_deid(unsigned long rows);                    /* bench_deid.c */
+int veil_bench_anon(const char *dir);                       /* bench_deid_anon.c */
+int veil_bench_threshold(int full, double seconds);         /* bench_threshold.c */
+int veil_bench_sum(uint64_t max_len, const char *csv_path); /* bench_sum.c */
 
 #define MAX_BITS_LIST 8
 #define MAX_ROWS      256
@@ -44,6 +45,7 @@ typedef struct {
     const char *csv_path;
     const char *json_path;
     int threshold; /* --threshold: run bench_threshold.c instead */
+    uint64_t sum;  /* --sum[=MAX]: run bench_sum.c up to MAX elements instead */
 } bench_opts;
 
 /* One line of the result table. ops counts single operations (values, for
@@ -660,6 +662,9 @@ static void usage(FILE *f)
           "  --anon[=DIR]   only the optimal k-anonymity search (Adult in DIR, default\n"
           "                 data/adult, and 1,000,000 generated rows)\n"
           "  --threshold    only threshold Paillier (2048 bits, t = 3, 5, 9)\n"
+          "  --sum[=MAX]    only secure sums over TLS on 127.0.0.1: 10^4 .. MAX elements\n"
+          "                 (a power of ten, default 10^7), 3, 5, 7 compute parties;\n"
+          "                 --csv FILE also writes the rows as CSV\n"
           "  --help         show this help\n",
           f);
 }
@@ -700,19 +705,13 @@ static void parse_bits(bench_opts *o, const char *arg)
 static void parse_options(bench_opts *o, int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"quick", no_argument, NULL, 'q'},
-        {"full", no_argument, NULL, 'f'},
-        {"bits", required_argument, NULL, 'b'},
-        {"seconds", required_argument, NULL, 's'},
-        {"threads", required_argument, NULL, 't'},
-        {"batch", required_argument, NULL, 'n'},
-        {"csv", required_argument, NULL, 'c'},
-        {"json", required_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
-        {"deid", no_argument, NULL, 'D'},
-        {"threshold", no_argument, NULL, 'T'},
-        {"anon", optional_argument, NULL, 'A'},
-        {NULL, 0, NULL, 0},
+        {"quick", no_argument, NULL, 'q'},         {"full", no_argument, NULL, 'f'},
+        {"bits", required_argument, NULL, 'b'},    {"seconds", required_argument, NULL, 's'},
+        {"threads", required_argument, NULL, 't'}, {"batch", required_argument, NULL, 'n'},
+        {"csv", required_argument, NULL, 'c'},     {"json", required_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},          {"deid", no_argument, NULL, 'D'},
+        {"threshold", no_argument, NULL, 'T'},     {"anon", optional_argument, NULL, 'A'},
+        {"sum", optional_argument, NULL, 'S'},     {NULL, 0, NULL, 0},
     };
     double seconds = 0;
     unsigned long threads = 0, batch = 0;
@@ -746,6 +745,13 @@ static void parse_options(bench_opts *o, int argc, char **argv)
         case 'c': o->csv_path = optarg; break;
         case 'j': o->json_path = optarg; break;
         case 'T': o->threshold = 1; break;
+        case 'S': {
+            unsigned long max = 10000000;
+            if (optarg != NULL && parse_ulong(optarg, 10000, 100000000, &max) != 0)
+                die_usage("--sum: '%s' is not an element count in 10000..100000000", optarg);
+            o->sum = max;
+            break;
+        }
         case 'h': usage(stdout); exit(0);
         case 'D': exit(veil_bench_deid(1000000)); /* de-identification rows/s only */
         case 'A': exit(veil_bench_anon(optarg ? optarg : "data/adult"));
@@ -773,6 +779,8 @@ int main(int argc, char **argv)
 
     if (opts.threshold)
         return veil_bench_threshold(opts.full, opts.seconds);
+    if (opts.sum)
+        return veil_bench_sum(opts.sum, opts.csv_path);
     if (opts.csv_path != NULL)
         probe_writable(opts.csv_path);
     if (opts.json_path != NULL)

@@ -419,6 +419,8 @@ veil_status veil_sum_submit(const veil_sum_session *s, const char *identity_dir,
     free(seeded);
     free(shares);
     veil_share_plan_free(plan);
+    if (traffic != NULL && net != NULL)
+        veil_net_traffic(net, &traffic->sent, &traffic->received);
     veil_net_free(net);
     return st;
 }
@@ -985,6 +987,8 @@ veil_status veil_sum_serve(const veil_sum_session *s, const char *identity_dir, 
     free(sv.results);
     free(sv.result_sets);
     free(sv.input_state);
+    if (sv.net != NULL)
+        veil_net_traffic(sv.net, &out->traffic.sent, &out->traffic.received);
     veil_net_free(sv.net);
     pthread_mutex_destroy(&sv.mu);
     if (st != VEIL_OK)

@@ -145,6 +145,13 @@ fi
 grep -q "compute parties accepted" s1-submit-mallory.log || fail "mallory's submit did not explain: $(cat s1-submit-mallory.log)"
 ok "a party not in the roster is refused: $(grep -m1 'c1' s1-submit-mallory.log || true)"
 
+# A party in the roster that misbehaves inside its TLS connection: each
+# message is refused and the real submission afterwards still counts.
+rogue="$tools/sum_rogue"
+[ -x "$rogue" ] || fail "test tool $rogue missing (pass the tests build dir as third argument)"
+for m in replay other-session bad-element short; do
+    timeout -k 5 60 "$rogue" "$m" s1.json tax id/tax c1 2>"rogue-$m.log" || fail "c1 accepted a $m message: $(cat "rogue-$m.log")"
+done
 submit s1.json tax s1 --input tax.csv --column value || fail "tax submit"
 submit s1.json health s1 --input health.csv --column value || fail "health submit"
 submit s1.json edu s1 --input edu-shuffled.csv --column value --index-column id || fail "edu submit"
@@ -162,6 +169,12 @@ for p in $computes; do
     grep -q "not in the roster" "s1-$p.log" || fail "$p did not log mallory's refusal"
 done
 grep -q "summed the shares of 3 of 3 input parties" s1-c1.log || fail "c1 summary"
+grep -q "tax.*message 1 replayed (expected 2)" s1-c1.log || fail "c1 did not log the replay"
+grep -q 'tax.*belongs to session "another-session", not to session "e2e-s1"' s1-c1.log ||
+    fail "c1 did not log the other session"
+grep -q "tax: element 0: field element out of range" s1-c1.log || fail "c1 did not log the bad element"
+grep -q "tax: sent a done (type 4) where a chunk was expected" s1-c1.log || fail "c1 did not log the short share"
+ok "replayed, other-session, out-of-field and short messages refused; tax's real shares still counted"
 ok "100,000-element sum equals the plaintext sum; mallory refused by every compute party"
 
 echo "== session 2: c5 killed mid-session"

@@ -87,12 +87,19 @@ enum {
     VEIL_SUM_FAILED    /* submit: this compute party did not accept our shares */
 };
 
+/* Bytes this party wrote to and read from its TLS connections (frames:
+ * length heads and envelopes; TLS record overhead not included). */
+typedef struct {
+    uint64_t sent, received;
+} veil_sum_traffic;
+
 /* An input party sends its values (length = session->length mantissas at
  * the session's scale) to every compute party. Succeeds when at least t
  * compute parties (all n for the additive scheme) acknowledged; status[i]
  * (array of session->nparties, may be NULL) says INCLUDED for compute
  * parties that accepted and FAILED for the others, and messages[i] (may
- * be NULL; VEIL_ERR_MSG_MAX bytes each) why. */
+ * be NULL; VEIL_ERR_MSG_MAX bytes each) why; traffic (may be NULL) the
+ * bytes moved. */
 veil_status veil_sum_submit(const veil_sum_session *s, const char *identity_dir,
                             const char *self_id, const int64_t *values, const veil_sum_hooks *hooks,
                             unsigned char *status, char (*messages)[VEIL_ERR_MSG_MAX],
@@ -111,6 +118,7 @@ typedef struct {
     __int128 *sums; /* session->length mantissas at session->scale */
     __int128 total; /* sum of all elements */
     unsigned compute_used;
+    veil_sum_traffic traffic;
 } veil_sum_outcome;
 
 void veil_sum_outcome_free(veil_sum_outcome *o);
