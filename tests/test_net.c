@@ -1036,7 +1036,10 @@ static void test_flipped_byte_detected(void)
     if (c != NULL) {
         size_t n = 200000;
         uint8_t *msg = calloc(1, n);
-        CU_ASSERT_EQUAL(veil_conn_send(c, 5, msg, n, &err), VEIL_OK);
+        /* The server may drop the connection before the last bytes are
+         * written: then sending fails too, with an I/O error. */
+        st = veil_conn_send(c, 5, msg, n, &err);
+        CU_ASSERT(st == VEIL_OK || st == VEIL_ERR_IO);
         free(msg);
     }
     char *rep = finish(&s);
