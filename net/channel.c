@@ -728,7 +728,8 @@ static veil_status rejected(veil_conn *c, veil_err *err)
 static void drain(int fd)
 {
     char buf[4096];
-    while (recv(fd, buf, sizeof buf, 0) > 0)
+    /* Bounded: a peer that keeps sending cannot hold us here. */
+    for (int i = 0; i < 64 && recv(fd, buf, sizeof buf, 0) > 0; i++)
         ;
 }
 
