@@ -55,6 +55,7 @@ struct veil_conn {
     int rejected;      /* the verify callback refused rejected_fp */
     int usable;        /* 0 after an error that desynchronized the stream */
     int tls_failed;    /* no close_notify may be sent */
+    int ready;         /* handshake and hellos done */
     uint64_t send_seq; /* next sequence number to send */
     uint64_t recv_seq; /* next sequence number expected */
     uint8_t rejected_fp[VEIL_FINGERPRINT_LEN];
@@ -592,7 +593,7 @@ static veil_status ssl_write_all(veil_conn *c, const uint8_t *buf, size_t len, d
         }
         int e = SSL_get_error(c->ssl, r);
         if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
-            return tls_fail(c, r, " while sending", 0, err);
+            return tls_fail(c, r, c->ready ? " while sending" : " during the handshake", 0, err);
         veil_status st = ssl_wait(c, e, d, "sending a message (the peer does not read)", err);
         if (st != VEIL_OK)
             return st;
@@ -619,7 +620,7 @@ static veil_status ssl_read_all(veil_conn *c, uint8_t *buf, size_t len, deadline
         }
         int e = SSL_get_error(c->ssl, r);
         if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
-            return tls_fail(c, r, c->peer < 0 ? " during the handshake" : "", started || done > 0,
+            return tls_fail(c, r, c->ready ? "" : " during the handshake", started || done > 0,
                             err);
         int keep = c->usable;
         veil_status st = ssl_wait(c, e, d, what, err);
@@ -727,7 +728,8 @@ static veil_status rejected(veil_conn *c, veil_err *err)
 static void drain(int fd)
 {
     char buf[4096];
-    while (recv(fd, buf, sizeof buf, 0) > 0)
+    /* Bounded: a peer that keeps sending cannot hold us here. */
+    for (int i = 0; i < 64 && recv(fd, buf, sizeof buf, 0) > 0; i++)
         ;
 }
 
@@ -775,12 +777,13 @@ static veil_status handshake(veil_conn *c, deadline *d, veil_err *err)
         c->usable = 0;
         drain(c->fd);
     }
+    c->ready = st == VEIL_OK;
     return st;
 }
 
 veil_status veil_conn_handshake(veil_conn *c, veil_err *err)
 {
-    if (!c->server || c->peer >= 0)
+    if (!c->server || c->ready || !c->usable)
         return veil_err_set(err, VEIL_ERR_USAGE,
                             "%s: not an accepted connection awaiting its handshake", c->who);
     deadline d = deadline_in(c->net->connect_ms, 0);
@@ -873,7 +876,7 @@ const char *veil_conn_addr(const veil_conn *c)
 
 static veil_status check_ready(veil_conn *c, veil_err *err)
 {
-    if (c->peer < 0)
+    if (!c->ready)
         return veil_err_set(err, VEIL_ERR_USAGE, "%s: the handshake has not been done", c->who);
     if (!c->usable)
         return veil_err_set(err, VEIL_ERR_USAGE, "%s: the connection failed earlier; close it",
