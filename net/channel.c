@@ -43,6 +43,9 @@ struct veil_net {
     char session[VEIL_SESSION_ID_MAX + 1];
     unsigned connect_ms, io_ms;
     size_t frame_max;
+    /* Bytes of frames written and read on all connections (relaxed
+     * atomics: connections live in several threads). */
+    uint64_t bytes_sent, bytes_received;
 };
 
 struct veil_conn {
@@ -351,6 +354,12 @@ void veil_net_free(veil_net *net)
     free(net);
 }
 
+void veil_net_traffic(const veil_net *net, uint64_t *sent, uint64_t *received)
+{
+    *sent = __atomic_load_n(&net->bytes_sent, __ATOMIC_RELAXED);
+    *received = __atomic_load_n(&net->bytes_received, __ATOMIC_RELAXED);
+}
+
 const char *veil_net_self(const veil_net *net)
 {
     return net->peers[net->self].id;
@@ -587,6 +596,7 @@ static veil_status ssl_write_all(veil_conn *c, const uint8_t *buf, size_t len, d
         int r = SSL_write_ex(c->ssl, buf + done, len - done, &n);
         if (r == 1) {
             done += n;
+            __atomic_fetch_add(&c->net->bytes_sent, (uint64_t)n, __ATOMIC_RELAXED);
             if (d->sliding)
                 d->end = now_ms() + d->ms;
             continue;
@@ -614,6 +624,7 @@ static veil_status ssl_read_all(veil_conn *c, uint8_t *buf, size_t len, deadline
         int r = SSL_read_ex(c->ssl, buf + done, len - done, &n);
         if (r == 1) {
             done += n;
+            __atomic_fetch_add(&c->net->bytes_received, (uint64_t)n, __ATOMIC_RELAXED);
             if (d->sliding)
                 d->end = now_ms() + d->ms;
             continue;

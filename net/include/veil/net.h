@@ -120,6 +120,10 @@ typedef struct {
 veil_status veil_net_new(veil_net **out, const veil_net_config *cfg, veil_err *err) VEIL_WUR;
 void veil_net_free(veil_net *net);
 const char *veil_net_self(const veil_net *net);
+/* Bytes of frames (length heads and envelopes, hellos included) written to
+ * and read from all of net's connections so far; TLS record overhead is
+ * not counted. */
+void veil_net_traffic(const veil_net *net, uint64_t *sent, uint64_t *received);
 
 /* Listens on the host and port of self_id's roster entry (SO_REUSEADDR).
  * VEIL_ERR_USAGE when the roster gives self_id no address, VEIL_ERR_IO
