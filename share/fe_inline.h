@@ -29,8 +29,10 @@ static inline veil_fe fe_sub(veil_fe a, veil_fe b)
 
 static inline veil_fe fe_mul(veil_fe a, veil_fe b)
 {
-    /* 254-bit product from four 64x64 -> 128 products, then
-     * 2^128 = 2 (mod p): fold the high 128 bits onto the low 128. */
+    /* 254-bit product hi * 2^128 + lo from four 64x64 -> 128 products.
+     * With 2^127 = 1 (mod p) it is (lo mod 2^127) + (lo >> 127) + 2 hi:
+     * below 2^127 + 1 + 2^127 - 2 since hi < 2^126, so one fold of that
+     * 128-bit sum finishes the reduction. */
     uint64_t a0 = (uint64_t)a, a1 = (uint64_t)(a >> 64);
     uint64_t b0 = (uint64_t)b, b1 = (uint64_t)(b >> 64);
     veil_fe p00 = (veil_fe)a0 * b0, p01 = (veil_fe)a0 * b1;
@@ -38,7 +40,7 @@ static inline veil_fe fe_mul(veil_fe a, veil_fe b)
     veil_fe mid = (p00 >> 64) + (uint64_t)p01 + (uint64_t)p10;  /* < 3 * 2^64 */
     veil_fe lo = (veil_fe)(uint64_t)p00 | (mid << 64);          /* low 128 bits */
     veil_fe hi = p11 + (p01 >> 64) + (p10 >> 64) + (mid >> 64); /* high bits, < 2^126 */
-    return fe_add(fe_reduce128(lo), fe_reduce128(hi << 1));
+    return fe_reduce128((lo & VEIL_FE_P) + (lo >> 127) + (hi << 1));
 }
 
 /* 16 little-endian bytes with bit 127 cleared, reduced mod p: how a key
