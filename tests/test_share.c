@@ -118,6 +118,21 @@ static void test_field_mul_add_sub_against_gmp(void)
         bad += mpz_cmp(want, got) != 0;
     }
     CU_ASSERT_EQUAL(bad, 0);
+    /* Powers of two and their neighbours: 2^a 2^b = 2^((a+b) mod 127),
+     * and (2^a - 1)(2^b + 1) against GMP, for every a, b < 127. */
+    for (unsigned x = 0; x < 127; x++) {
+        for (unsigned y = 0; y < 127; y++) {
+            veil_fe ea = (veil_fe)1 << x, eb = (veil_fe)1 << y;
+            bad += veil_fe_mul(ea, eb) != (veil_fe)1 << ((x + y) % 127);
+            fe_to_mpz(a, ea - 1);
+            fe_to_mpz(b, eb + 1);
+            mpz_mul(want, a, b);
+            mpz_mod(want, want, p);
+            fe_to_mpz(got, veil_fe_mul(ea - 1, veil_fe_add(eb, 1)));
+            bad += mpz_cmp(want, got) != 0;
+        }
+    }
+    CU_ASSERT_EQUAL(bad, 0);
     /* A long chain of products stays equal to GMP's. */
     veil_fe acc = 1;
     mpz_set_ui(want, 1);
