@@ -2,30 +2,24 @@
  * shift and an add. Elements are unsigned __int128 kept in [0, p). */
 #include <string.h>
 
+#include "fe_inline.h"
 #include "veil/share.h"
 
-#define P_ ((((veil_fe)1) << 127) - 1)
+#define P_ VEIL_FE_P
 
 veil_fe veil_fe_p(void)
 {
     return P_;
 }
 
-/* x < 2^128 -> x mod p. */
-static veil_fe reduce128(veil_fe x)
-{
-    x = (x & P_) + (x >> 127);
-    return x >= P_ ? x - P_ : x;
-}
-
 veil_fe veil_fe_add(veil_fe a, veil_fe b)
 {
-    return reduce128(a + b); /* a + b < 2^128 */
+    return fe_add(a, b);
 }
 
 veil_fe veil_fe_sub(veil_fe a, veil_fe b)
 {
-    return a >= b ? a - b : a + (P_ - b);
+    return fe_sub(a, b);
 }
 
 veil_fe veil_fe_neg(veil_fe a)
@@ -35,17 +29,7 @@ veil_fe veil_fe_neg(veil_fe a)
 
 veil_fe veil_fe_mul(veil_fe a, veil_fe b)
 {
-    /* 254-bit product from four 64x64 -> 128 products, then
-     * 2^127 = 1 (mod p): fold the high 127 bits onto the low 127. */
-    uint64_t a0 = (uint64_t)a, a1 = (uint64_t)(a >> 64);
-    uint64_t b0 = (uint64_t)b, b1 = (uint64_t)(b >> 64);
-    veil_fe p00 = (veil_fe)a0 * b0, p01 = (veil_fe)a0 * b1;
-    veil_fe p10 = (veil_fe)a1 * b0, p11 = (veil_fe)a1 * b1;
-    veil_fe mid = (p00 >> 64) + (uint64_t)p01 + (uint64_t)p10;  /* < 3 * 2^64 */
-    veil_fe lo = (veil_fe)(uint64_t)p00 | (mid << 64);          /* low 128 bits */
-    veil_fe hi = p11 + (p01 >> 64) + (p10 >> 64) + (mid >> 64); /* high 128 bits */
-    /* product = hi * 2^128 + lo = hi * 2 + lo (mod p); hi < 2^126. */
-    return veil_fe_add(reduce128(lo), reduce128(hi << 1));
+    return fe_mul(a, b);
 }
 
 veil_fe veil_fe_inv(veil_fe a)
@@ -55,8 +39,8 @@ veil_fe veil_fe_inv(veil_fe a)
     veil_fe e = P_ - 2;
     while (e != 0) {
         if (e & 1)
-            r = veil_fe_mul(r, base);
-        base = veil_fe_mul(base, base);
+            r = fe_mul(r, base);
+        base = fe_mul(base, base);
         e >>= 1;
     }
     return r;
@@ -96,7 +80,7 @@ veil_status veil_fe_load(veil_fe *x, const uint8_t in[VEIL_FE_BYTES], veil_err *
 void veil_fe_vec_add(veil_fe *dst, const veil_fe *src, size_t len)
 {
     for (size_t i = 0; i < len; i++)
-        dst[i] = veil_fe_add(dst[i], src[i]);
+        dst[i] = fe_add(dst[i], src[i]);
 }
 
 size_t veil_i128_format(char *buf, size_t size, __int128 v, unsigned scale)

@@ -288,7 +288,7 @@ static size_t party_pos(const veil_sum_session *s, const veil_sum_party *p)
 veil_status veil_sum_submit(const veil_sum_session *s, const char *identity_dir,
                             const char *self_id, const int64_t *values, const veil_sum_hooks *hooks,
                             unsigned char *status, char (*messages)[VEIL_ERR_MSG_MAX],
-                            veil_err *err)
+                            veil_sum_traffic *traffic, veil_err *err)
 {
     const veil_sum_party *me = veil_sum_session_find(s, self_id);
     if (me == NULL)

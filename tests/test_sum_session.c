@@ -7,38 +7,39 @@
 #include "testutil.h"
 #include "veil/sum.h"
 
-#define FP(c)                                                                                      \
-    "\"sha256:" c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c  \
-        c c c c c c c c c c c c c c c c c c c c c c c c "\""
+#define X8(c) c c c c c c c c
+#define FP(c) "\"sha256:" X8(X8(c)) "\""
+
+#define SESSION_FMT                                                                                \
+    "{\"version\": 1, \"session\": \"census-2026\", \"length\": 1000, \"scale\": 2,%s\n"           \
+    " \"threshold\": %s, \"timeouts\": {\"inputs\": 60, \"results\": 30},\n"                       \
+    " \"parties\": [\n"                                                                            \
+    "  {\"id\": \"tax\", \"roles\": [\"input\"], \"fingerprint\": " FP(                            \
+        "a") "},\n"                                                                                \
+             "  {\"id\": \"health\", \"roles\": [\"input\", \"compute\"], \"address\": "           \
+             "\"127.0.0.1:7001\", \"fingerprint\": " FP(                                           \
+                 "b") "},\n"                                                                       \
+                      "  {\"id\": \"c2\", \"roles\": [\"compute\"], \"address\": "                 \
+                      "\"[::1]:7002\", "                                                           \
+                      "\"fingerprint\": " FP(                                                      \
+                          "c") "},\n"                                                              \
+                               "  {\"id\": \"c3\", \"roles\": [\"compute\"], \"address\": "        \
+                               "\"c3.example.org:7003\", "                                         \
+                               "\"fingerprint\": " FP(                                             \
+                                   "d") "},\n"                                                     \
+                                        "  {\"id\": \"stats\", \"roles\": [\"output\"], "          \
+                                        "\"address\": \"127.0.0.1:7100\", "                        \
+                                        "\"fingerprint\": " FP("e") "}\n"                          \
+                                                                    " ]}\n"
 
 /* A session with three input, three compute (one also input) and one
  * output party; `extra` is spliced into the top-level object. */
 static char *session_text(const char *extra, const char *threshold)
 {
-    static const char *fmt =
-        "{\"version\": 1, \"session\": \"census-2026\", \"length\": 1000, \"scale\": 2,%s\n"
-        " \"threshold\": %s, \"timeouts\": {\"inputs\": 60, \"results\": 30},\n"
-        " \"parties\": [\n"
-        "  {\"id\": \"tax\", \"roles\": [\"input\"], \"fingerprint\": " FP(
-            "a") "},\n"
-                 "  {\"id\": \"health\", \"roles\": [\"input\", \"compute\"], \"address\": "
-                 "\"127.0.0.1:7001\", \"fingerprint\": " FP(
-                     "b") "},\n"
-                          "  {\"id\": \"c2\", \"roles\": [\"compute\"], \"address\": "
-                          "\"[::1]:7002\", "
-                          "\"fingerprint\": " FP(
-                              "c") "},\n"
-                                   "  {\"id\": \"c3\", \"roles\": [\"compute\"], \"address\": "
-                                   "\"c3.example.org:7003\", "
-                                   "\"fingerprint\": " FP(
-                                       "d") "},\n"
-                                            "  {\"id\": \"stats\", \"roles\": [\"output\"], "
-                                            "\"address\": \"127.0.0.1:7100\", "
-                                            "\"fingerprint\": " FP("e") "}\n"
-                                                                        " ]}\n";
-    size_t n = strlen(fmt) + strlen(extra) + strlen(threshold) + 1;
+
+    size_t n = strlen(SESSION_FMT) + strlen(extra) + strlen(threshold) + 1;
     char *s = malloc(n);
-    snprintf(s, n, fmt, extra, threshold);
+    snprintf(s, n, SESSION_FMT, extra, threshold);
     return s;
 }
 

@@ -161,7 +161,8 @@ static int run(const veil_cmd *cmd, int argc, char **argv)
     if (st == VEIL_OK) {
         veil_sum_hooks hooks = {on_log, on_progress, on_stop, &r.prog};
         veil_progress_start(&r.prog, "veil sum submit: sending", s->length);
-        st = veil_sum_submit(s, a.val[O_IDENTITY], me->id, r.values, &hooks, status, NULL, NULL, &err);
+        st = veil_sum_submit(s, a.val[O_IDENTITY], me->id, r.values, &hooks, status, NULL, NULL,
+                             &err);
         veil_progress_end(&r.prog);
     }
     if (status != NULL && s != NULL) {

@@ -25,6 +25,8 @@ const veil_cmd *const veil_commands[] = {
     &veil_cmd_threshold_party_key,
     &veil_cmd_threshold_decrypt_share,
     &veil_cmd_threshold_combine,
+    &veil_cmd_share_split,
+    &veil_cmd_share_combine,
     &veil_cmd_party_init,
     &veil_cmd_party_show,
     &veil_cmd_sum_serve,

@@ -31,6 +31,8 @@ extern const veil_cmd veil_cmd_threshold_keygen;
 extern const veil_cmd veil_cmd_threshold_party_key;
 extern const veil_cmd veil_cmd_threshold_decrypt_share;
 extern const veil_cmd veil_cmd_threshold_combine;
+extern const veil_cmd veil_cmd_share_split;
+extern const veil_cmd veil_cmd_share_combine;
 extern const veil_cmd veil_cmd_party_init;
 extern const veil_cmd veil_cmd_party_show;
 extern const veil_cmd veil_cmd_sum_serve;

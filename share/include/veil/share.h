@@ -40,6 +40,11 @@ typedef unsigned __int128 veil_fe; /* always reduced: 0 <= x < p */
 #define VEIL_FE_BYTES          16
 #define VEIL_SHARE_SEED        32
 #define VEIL_SHARE_PARTIES_MAX 255 /* n */
+/* Longest vector a seed can cover: the IETF ChaCha20 block counter has 32
+ * bits, so the key stream of one seed holds 2^32 64-byte blocks = 2^34
+ * elements. veil_share_expand and veil_share_plan_split require
+ * offset + count <= VEIL_SHARE_LEN_MAX; callers check lengths against it. */
+#define VEIL_SHARE_LEN_MAX ((uint64_t)1 << 34)
 
 veil_fe veil_fe_p(void);
 veil_fe veil_fe_add(veil_fe a, veil_fe b);
@@ -49,7 +54,7 @@ veil_fe veil_fe_mul(veil_fe a, veil_fe b);
 /* a^-1 for a != 0 (Fermat); 0 for 0. */
 veil_fe veil_fe_inv(veil_fe a);
 veil_fe veil_fe_from_i64(int64_t v);
-/* The signed representative in (-(p-1)/2, (p-1)/2]. */
+/* The signed representative in [-(p-1)/2, (p-1)/2]. */
 __int128 veil_fe_to_i128(veil_fe x);
 /* 16 little-endian bytes. Decoding refuses x >= p (VEIL_ERR_INPUT). */
 void veil_fe_store(uint8_t out[VEIL_FE_BYTES], veil_fe x);
@@ -84,6 +89,16 @@ typedef struct veil_share_plan veil_share_plan;
 veil_status veil_share_plan_new(veil_share_plan **out, veil_scheme scheme, unsigned n, unsigned t,
                                 veil_err *err) VEIL_WUR;
 void veil_share_plan_free(veil_share_plan *plan);
+/* Number of parties that receive seeds: parties 1..m, m = n - 1 (additive)
+ * or t - 1 (Shamir). Parameters are not checked. */
+unsigned veil_share_seeded_count(veil_scheme scheme, unsigned n, unsigned t);
+/* Same plan as veil_share_plan_new, but the seeds of parties 1..m are the
+ * given ones (seeds[j-1] for party j) instead of fresh random ones: for
+ * protocols that derive seeds, and for tests. The secrecy of the sharing
+ * rests on the seeds being uniformly random and secret. */
+veil_status veil_share_plan_new_with_seeds(veil_share_plan **out, veil_scheme scheme, unsigned n,
+                                           unsigned t, const uint8_t (*seeds)[VEIL_SHARE_SEED],
+                                           veil_err *err) VEIL_WUR;
 /* 1 when party `index` (1..n) receives a seed; its seed is copied out. */
 int veil_share_plan_seed(const veil_share_plan *plan, unsigned index,
                          uint8_t seed[VEIL_SHARE_SEED]);

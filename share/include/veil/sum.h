@@ -103,7 +103,7 @@ typedef struct {
 veil_status veil_sum_submit(const veil_sum_session *s, const char *identity_dir,
                             const char *self_id, const int64_t *values, const veil_sum_hooks *hooks,
                             unsigned char *status, char (*messages)[VEIL_ERR_MSG_MAX],
-                            veil_err *err) VEIL_WUR;
+                            veil_sum_traffic *traffic, veil_err *err) VEIL_WUR;
 
 /* What a serving party ends with; both arrays have session->nparties
  * entries, indexed like session->parties. */
