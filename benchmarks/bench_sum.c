@@ -240,13 +240,13 @@ static int run_one(const char *root, uint64_t len, unsigned n, int64_t **values,
     double tcp = tcp_seconds(total);
     printf("%-10llu %-2u %-2u %9.3f %12.1f %12.1f %12.1f %10.4f %8.3f %9.0f %7.1f\n",
            (unsigned long long)len, n, t, wall, (double)in_sent / N_INPUT / 1e6,
-           (double)c_sent / n / 1e6, (double)outp->out.traffic.sent / 1e6, plain_s, tcp,
+           (double)c_sent / n / 1e6, (double)outp->out.traffic.received / 1e6, plain_s, tcp,
            wall / (plain_s > 0 ? plain_s : 1e-9), wall / tcp);
     fflush(stdout);
     if (csv != NULL)
         fprintf(csv, "%llu,%u,%u,%.6f,%llu,%llu,%llu,%.6f,%.6f,%.1f,%.2f\n",
                 (unsigned long long)len, n, t, wall, (unsigned long long)(in_sent / N_INPUT),
-                (unsigned long long)(c_sent / n), (unsigned long long)outp->out.traffic.sent,
+                (unsigned long long)(c_sent / n), (unsigned long long)outp->out.traffic.received,
                 plain_s, tcp, wall / (plain_s > 0 ? plain_s : 1e-9), wall / tcp);
     rc = 0;
 check_done:
@@ -274,7 +274,7 @@ int veil_bench_sum(uint64_t max_len, const char *csv_path)
     }
     if (csv != NULL)
         fprintf(csv, "elements,compute_parties,threshold,wall_s,bytes_sent_per_input,"
-                     "bytes_sent_per_compute,bytes_sent_output,plain_s,tcp_s,ratio_plain,"
+                     "bytes_sent_per_compute,bytes_received_output,plain_s,tcp_s,ratio_plain,"
                      "ratio_tcp\n");
     int64_t *values[N_INPUT];
     uint64_t state = 0x9e3779b97f4a7c15ull;
@@ -290,7 +290,7 @@ int veil_bench_sum(uint64_t max_len, const char *csv_path)
     printf("secure sum on 127.0.0.1: 3 input parties, n compute parties (Shamir, t = n/2+1), 1 "
            "output party\n");
     printf("%-10s %-2s %-2s %9s %12s %12s %12s %10s %8s %9s %7s\n", "elements", "n", "t", "wall_s",
-           "MB/input", "MB/compute", "MB/output", "plain_s", "tcp_s", "x_plain", "x_tcp");
+           "MBsent/in", "MBsent/comp", "MBrecv/out", "plain_s", "tcp_s", "x_plain", "x_tcp");
     int rc = 0;
     for (uint64_t len = 10000; len <= max_len && rc == 0; len *= 10)
         for (unsigned n = 3; n <= 7 && rc == 0; n += 2)

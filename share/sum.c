@@ -16,6 +16,7 @@
  *
  * One thread accepts; each connection is served by its own thread. */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sodium.h>
@@ -457,7 +458,15 @@ struct server {
     int results_closed;
     worker *workers;
     unsigned n_workers;
+    int wake[2]; /* workers write a byte when an input or result is in */
 };
+
+static void wake_up(server *sv)
+{
+    char b = 1;
+    ssize_t r = write(sv->wake[1], &b, 1); /* full pipe: already awake */
+    (void)r;
+}
 
 static void log_locked(server *sv, const char *fmt, ...) VEIL_PRINTF(2, 3);
 static void log_locked(server *sv, const char *fmt, ...)
@@ -551,6 +560,7 @@ static veil_status serve_input(server *sv, veil_conn *c, const veil_sum_party *p
         add_share(sv, vec, has_seed ? seed : NULL);
         sv->input_state[pi] = IN_DONE;
         sv->n_included++;
+        wake_up(sv);
     } else {
         sv->input_state[pi] = IN_NONE; /* the party may try again */
     }
@@ -612,6 +622,7 @@ static veil_status serve_result(server *sv, veil_conn *c, const veil_sum_party *
         sv->results[idx] = vec;
         sv->result_sets[idx] = set;
         sv->n_results++;
+        wake_up(sv);
         vec = NULL;
         set = NULL;
     }
@@ -697,11 +708,22 @@ static void join_workers(server *sv)
     sv->workers = NULL;
 }
 
-/* Accepts connections on fd for at most POLL_MS and starts a worker. */
+/* Waits at most POLL_MS for a connection on fd (or a worker's wake-up)
+ * and starts a worker for it. */
 static veil_status accept_one(server *sv, int fd, veil_err *err)
 {
+    struct pollfd p[2] = {{fd, POLLIN, 0}, {sv->wake[0], POLLIN, 0}};
+    if (poll(p, 2, POLL_MS) < 0 && errno != EINTR)
+        return veil_err_set(err, VEIL_ERR_IO, "waiting for connections: %s", strerror(errno));
+    if (p[1].revents & POLLIN) {
+        char buf[64];
+        while (read(sv->wake[0], buf, sizeof buf) > 0)
+            ;
+    }
+    if (!(p[0].revents & POLLIN))
+        return VEIL_OK;
     veil_conn *c = NULL;
-    veil_status st = veil_net_accept(sv->net, fd, POLL_MS, &c, err);
+    veil_status st = veil_net_accept(sv->net, fd, -1, &c, err);
     if (st != VEIL_OK || c == NULL)
         return st;
     /* Every party may hold a connection or two; more is a flood. */
@@ -907,6 +929,7 @@ veil_status veil_sum_serve(const veil_sum_session *s, const char *identity_dir, 
                             self_id, s->id);
     server sv;
     memset(&sv, 0, sizeof sv);
+    sv.wake[0] = sv.wake[1] = -1;
     sv.s = s;
     sv.hooks = hooks;
     sv.me = me;
@@ -928,6 +951,12 @@ veil_status veil_sum_serve(const veil_sum_session *s, const char *identity_dir, 
         if (sv.results == NULL || sv.result_sets == NULL)
             st = veil_err_set(err, VEIL_ERR_NOMEM, "out of memory");
     }
+    if (st == VEIL_OK && pipe(sv.wake) != 0)
+        st = veil_err_set(err, VEIL_ERR_IO, "pipe: %s", strerror(errno));
+    for (int i = 0; st == VEIL_OK && i < 2; i++)
+        if (fcntl(sv.wake[i], F_SETFL, O_NONBLOCK) != 0 ||
+            fcntl(sv.wake[i], F_SETFD, FD_CLOEXEC) != 0)
+            st = veil_err_set(err, VEIL_ERR_IO, "pipe: %s", strerror(errno));
     if (st == VEIL_OK)
         st = open_net(&sv.net, s, identity_dir, self_id, err);
     int fd = -1;
@@ -987,6 +1016,9 @@ veil_status veil_sum_serve(const veil_sum_session *s, const char *identity_dir, 
     free(sv.results);
     free(sv.result_sets);
     free(sv.input_state);
+    for (int i = 0; i < 2; i++)
+        if (sv.wake[i] >= 0)
+            close(sv.wake[i]);
     if (sv.net != NULL)
         veil_net_traffic(sv.net, &out->traffic.sent, &out->traffic.received);
     veil_net_free(sv.net);
