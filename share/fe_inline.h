@@ -5,6 +5,7 @@
 #define VEIL_FE_INLINE_H
 
 #include <stdint.h>
+#include <string.h>
 
 #include "veil/share.h"
 
@@ -43,14 +44,34 @@ static inline veil_fe fe_mul(veil_fe a, veil_fe b)
     return fe_reduce128((lo & VEIL_FE_P) + (lo >> 127) + (hi << 1));
 }
 
+/* 16 little-endian bytes <-> a 128-bit integer (no range check). */
+static inline veil_fe fe_load_raw(const uint8_t *b)
+{
+    veil_fe v = 0;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(&v, b, sizeof v);
+#else
+    for (int i = VEIL_FE_BYTES - 1; i >= 0; i--)
+        v = (v << 8) | b[i];
+#endif
+    return v;
+}
+
+static inline void fe_store(uint8_t *b, veil_fe x)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(b, &x, sizeof x);
+#else
+    for (int i = 0; i < VEIL_FE_BYTES; i++)
+        b[i] = (uint8_t)(x >> (8 * i));
+#endif
+}
+
 /* 16 little-endian bytes with bit 127 cleared, reduced mod p: how a key
  * stream block becomes an element of a seeded share. */
 static inline veil_fe fe_from_stream(const uint8_t *b)
 {
-    veil_fe v = 0;
-    for (int i = VEIL_FE_BYTES - 1; i >= 0; i--)
-        v = (v << 8) | b[i];
-    v &= VEIL_FE_P;
+    veil_fe v = fe_load_raw(b) & VEIL_FE_P;
     return v == VEIL_FE_P ? 0 : v;
 }
 

@@ -62,19 +62,46 @@ __int128 veil_fe_to_i128(veil_fe x)
 
 void veil_fe_store(uint8_t out[VEIL_FE_BYTES], veil_fe x)
 {
-    for (int i = 0; i < VEIL_FE_BYTES; i++)
-        out[i] = (uint8_t)(x >> (8 * i));
+    fe_store(out, x);
 }
 
 veil_status veil_fe_load(veil_fe *x, const uint8_t in[VEIL_FE_BYTES], veil_err *err)
 {
-    veil_fe v = 0;
-    for (int i = VEIL_FE_BYTES - 1; i >= 0; i--)
-        v = (v << 8) | in[i];
+    veil_fe v = fe_load_raw(in);
     if (v >= P_)
         return veil_err_set(err, VEIL_ERR_INPUT, "field element out of range (not below 2^127-1)");
     *x = v;
     return VEIL_OK;
+}
+
+void veil_fe_store_vec(uint8_t *out, const veil_fe *x, size_t n)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(out, x, n * VEIL_FE_BYTES); /* the in-memory form is the wire form */
+#else
+    for (size_t i = 0; i < n; i++)
+        fe_store(out + i * VEIL_FE_BYTES, x[i]);
+#endif
+}
+
+size_t veil_fe_load_vec(veil_fe *x, const uint8_t *in, size_t n)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(x, in, n * VEIL_FE_BYTES);
+#else
+    for (size_t i = 0; i < n; i++)
+        x[i] = fe_load_raw(in + i * VEIL_FE_BYTES);
+#endif
+    /* Branch-free scan, then find the first bad one only if needed. */
+    veil_fe bad = 0;
+    for (size_t i = 0; i < n; i++)
+        bad |= x[i] >= P_;
+    if (!bad)
+        return n;
+    for (size_t i = 0; i < n; i++)
+        if (x[i] >= P_)
+            return i;
+    return n;
 }
 
 void veil_fe_vec_add(veil_fe *dst, const veil_fe *src, size_t len)

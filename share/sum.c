@@ -183,8 +183,7 @@ static veil_status send_hello(veil_conn *c, const veil_sum_session *s, uint32_t 
 static veil_status send_chunks(veil_conn *c, const veil_fe *values, uint64_t offset, size_t count,
                                uint8_t *scratch, veil_err *err)
 {
-    for (size_t i = 0; i < count; i++)
-        veil_fe_store(scratch + i * VEIL_FE_BYTES, values[i]);
+    veil_fe_store_vec(scratch, values, count);
     Veil__SumChunk ch = VEIL__SUM_CHUNK__INIT;
     ch.offset = offset;
     ch.values.data = scratch;
@@ -223,10 +222,11 @@ static veil_status recv_vector(veil_conn *c, uint64_t length, veil_fe **out, vei
                               "%u elements, %llu left)",
                               veil_conn_peer(c), (unsigned long long)got, ch->values.len,
                               CHUNK_ELEMS, (unsigned long long)(length - got));
-        for (size_t i = 0; st == VEIL_OK && i < n; i++)
-            if (veil_fe_load(&v[got + i], ch->values.data + i * VEIL_FE_BYTES, err) != VEIL_OK)
-                st = veil_err_prefix(err, "%s: element %llu", veil_conn_peer(c),
-                                     (unsigned long long)(got + i));
+        size_t bad = st == VEIL_OK ? veil_fe_load_vec(v + got, ch->values.data, n) : n;
+        if (bad < n)
+            st = veil_err_set(err, VEIL_ERR_INPUT,
+                              "%s: element %llu: field element out of range (not below 2^127-1)",
+                              veil_conn_peer(c), (unsigned long long)(got + bad));
         got += n;
         protobuf_c_message_free_unpacked(m, NULL);
     }

@@ -62,4 +62,46 @@ for app in app-shared app-static; do
 done
 # The de-identification library's .pc pulls in veil_crypto.
 pkg-config --libs veil_deid | grep -q -- -lveil_crypto
-echo "1 passed, 0 failed"
+
+# libveil_share through its .pc (which pulls in veil_net and veil_crypto):
+# share (-12.50, 7, 10^12) 3-of-5 and reconstruct from parties 2, 4, 5.
+cat > "$work/share.c" <<'C'
+#include <stdio.h>
+#include <veil/share.h>
+int main(void)
+{
+    veil_err e;
+    veil_share_plan *p;
+    veil_fe secret[3] = {veil_fe_from_i64(-1250), veil_fe_from_i64(700),
+                         veil_fe_from_i64(100000000000000LL)};
+    veil_fe sh[5][3], *out[5], got[3];
+    uint8_t seed[VEIL_SHARE_SEED];
+    if (veil_share_plan_new(&p, VEIL_SCHEME_SHAMIR, 5, 3, &e) != VEIL_OK)
+        return fprintf(stderr, "%s\n", e.msg), 1;
+    for (unsigned k = 0; k < 5; k++) {
+        out[k] = sh[k];
+        if (veil_share_plan_seed(p, k + 1, seed))
+            veil_share_expand(sh[k], seed, 0, 3);
+    }
+    veil_share_plan_split(p, secret, 0, 3, out);
+    veil_share_part parts[3] = {{2, sh[1]}, {4, sh[3]}, {5, sh[4]}};
+    if (veil_share_reconstruct(got, VEIL_SCHEME_SHAMIR, 5, 3, parts, 3, 0, 3, &e) != VEIL_OK)
+        return fprintf(stderr, "%s\n", e.msg), 1;
+    for (int i = 0; i < 3; i++) {
+        char buf[64];
+        veil_i128_format(buf, sizeof buf, veil_fe_to_i128(got[i]), 2);
+        printf("%s%s", i ? " " : "", buf);
+    }
+    printf("\n");
+    veil_share_plan_free(p);
+    return 0;
+}
+C
+cc -std=c11 $san "$work/share.c" $(pkg-config --cflags --libs veil_share) \
+   -Wl,-rpath,"$(pkg-config --variable=libdir veil_share)" -o "$work/share-shared"
+got=$("$work/share-shared")
+if [ "$got" != "-12.50 7.00 1000000000000.00" ]; then
+  echo "share-shared printed '$got', expected '-12.50 7.00 1000000000000.00'"
+  exit 1
+fi
+echo "2 passed, 0 failed"

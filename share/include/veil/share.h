@@ -59,6 +59,11 @@ __int128 veil_fe_to_i128(veil_fe x);
 /* 16 little-endian bytes. Decoding refuses x >= p (VEIL_ERR_INPUT). */
 void veil_fe_store(uint8_t out[VEIL_FE_BYTES], veil_fe x);
 veil_status veil_fe_load(veil_fe *x, const uint8_t in[VEIL_FE_BYTES], veil_err *err) VEIL_WUR;
+/* n elements to / from 16n bytes. Loading does no error reporting: it
+ * returns the index of the first element >= p (which is then left as
+ * read), or n when all are in range. */
+void veil_fe_store_vec(uint8_t *out, const veil_fe *x, size_t n);
+size_t veil_fe_load_vec(veil_fe *x, const uint8_t *in, size_t n);
 /* Vector forms: dst[i] += src[i]. */
 void veil_fe_vec_add(veil_fe *dst, const veil_fe *src, size_t len);
 
