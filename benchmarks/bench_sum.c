@@ -35,8 +35,10 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/* A port the kernel considers free right now. */
-static int free_port(void)
+/* A port the kernel considers free right now; *hold is the socket bound
+ * to it, kept open until all ports of a run are chosen so no two are the
+ * same. */
+static int free_port(int *hold)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -45,8 +47,7 @@ static int free_port(void)
     if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
         getsockname(fd, (struct sockaddr *)&a, &len) == 0)
         port = ntohs(a.sin_port);
-    if (fd >= 0)
-        close(fd);
+    *hold = fd;
     return port;
 }
 
@@ -156,6 +157,9 @@ static int run_one(const char *root, uint64_t len, unsigned n, int64_t **values,
     veil_sum_session *s = NULL;
     veil_err err;
     int rc = 1;
+    int held[64];
+    for (unsigned i = 0; i < 64; i++)
+        held[i] = -1;
     if (runs == NULL || json == NULL)
         goto out;
     size_t o = (size_t)sprintf(json,
@@ -183,10 +187,13 @@ static int run_one(const char *root, uint64_t len, unsigned n, int64_t **values,
         o += (size_t)sprintf(json + o, "%s{\"id\":\"%s\",\"roles\":[\"%s\"],\"fingerprint\":\"%s\"",
                              i ? "," : "", p->id, role, fp);
         if (i >= N_INPUT)
-            o += (size_t)sprintf(json + o, ",\"address\":\"127.0.0.1:%d\"", free_port());
+            o += (size_t)sprintf(json + o, ",\"address\":\"127.0.0.1:%d\"", free_port(&held[i]));
         o += (size_t)sprintf(json + o, "}");
     }
     sprintf(json + o, "]}");
+    for (unsigned i = 0; i < np; i++)
+        if (held[i] >= 0)
+            close(held[i]);
     if (veil_sum_session_parse(&s, json, strlen(json), "bench", &err) != VEIL_OK) {
         fprintf(stderr, "veil-bench: sum: %s\n", err.msg);
         goto out;
