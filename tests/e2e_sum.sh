@@ -121,7 +121,7 @@ done
 # edu sends its rows shuffled and placed by --index-column.
 { head -n 1 edu.csv; tail -n +2 edu.csv | awk 'NR % 2 == 0' ; tail -n +2 edu.csv | awk 'NR % 2 == 1'; } >edu-shuffled.csv
 awk -v n=$N 'BEGIN {
-    print "index,sum"
+    print "element,sum"
     for (i = 0; i < n; i++) {
         s = 0
         for (d = 1; d <= 3; d++) {
@@ -208,7 +208,7 @@ submit s3.json tax s3 --input tax-1k.csv --column value || fail "tax submit (s3)
 submit s3.json health s3 --input health-1k.csv --column value || fail "health submit (s3)"
 wait "$pid_stats" || fail "output party failed (s3)"
 paste -d, <(tail -n +2 tax-1k.csv | cut -d, -f2 | tr -d .) <(tail -n +2 health-1k.csv | cut -d, -f2 | tr -d .) |
-    awk -F, 'BEGIN { print "index,sum" } { s = $1 + $2; a = s < 0 ? -s : s; w = int(a / 100);
+    awk -F, 'BEGIN { print "element,sum" } { s = $1 + $2; a = s < 0 ? -s : s; w = int(a / 100);
              printf "%d,%s%.0f.%02d\n", NR - 1, (s < 0 ? "-" : ""), w, a - w * 100 }' >expected-s3.csv
 cmp -s s3-sums.csv expected-s3.csv || fail "additive sums differ: $(diff s3-sums.csv expected-s3.csv | head -3)"
 tr -d ' \n' <s3-report.json | grep -q '"inputs":{"included":\["tax","health"\],"dropped":\["edu"\]}' ||

@@ -72,7 +72,7 @@ static veil_status write_sums(FILE *f, const veil_sum_session *s, const veil_sum
                               veil_err *err)
 {
     char buf[96];
-    if (fprintf(f, "index,sum\n") < 0)
+    if (fprintf(f, "element,sum\n") < 0)
         return veil_err_set(err, VEIL_ERR_IO, "write failed");
     for (uint64_t i = 0; i < s->length; i++) {
         veil_i128_format(buf, sizeof buf, o->sums[i], s->scale);
@@ -195,9 +195,9 @@ const veil_cmd veil_cmd_sum_serve = {
         "The output party takes the compute parties' sums until all have delivered or\n"
         "the results timeout passed, reconstructs from at least t of them that summed\n"
         "the same input parties (checking the others for consistency), and writes\n"
-        "\"index,sum\" CSV rows at the session's scale. Standard error and --report name\n"
-        "the input parties included and dropped and the compute parties used, dropped\n"
-        "and excluded. A party may hold both roles.",
+        "\"element,sum\" CSV rows (elements 0 .. length-1) at the session's scale.\n"
+        "Standard error and --report name the input parties included and dropped and\n"
+        "the compute parties used, dropped and excluded. A party may hold both roles.",
     .opts = opts,
     .min_args = 0,
     .max_args = 0,
