@@ -834,9 +834,9 @@ veil_status veil_net_connect(veil_net *net, const char *peer_id, veil_conn **con
     long t = find_id(net, peer_id);
     if (t < 0)
         return veil_err_set(err, VEIL_ERR_USAGE, "party \"%.80s\" is not in the roster", peer_id);
+    /* Connecting to itself is allowed: a department that is both an input
+     * and a compute party submits to its own server process. */
     const veil_peer *p = &net->peers[t];
-    if ((size_t)t == net->self)
-        return veil_err_set(err, VEIL_ERR_USAGE, "party %s cannot connect to itself", p->id);
     if (p->port == 0)
         return veil_err_set(err, VEIL_ERR_USAGE, "the roster gives party %s no address", p->id);
     char addr[ADDR_MAX];

@@ -198,22 +198,34 @@ tr -d ' \n' <s2-report.json | grep -q '"compute":{"used":\["c1","c2","c3","c4"\]
 grep -q "dropped: c5" s2-stats.log || fail "stats log does not name c5"
 ok "c5 killed: the sum is still exact and c5 is reported dropped"
 
-echo "== session 3: additive 5-of-5 on 1,000 elements, one input party missing"
+echo "== session 3: additive 6-of-6 on 1,000 elements; tax is also a compute party; edu absent"
 head -n 1001 tax.csv >tax-1k.csv
 head -n 1001 health.csv >health-1k.csv
-session s3.json e2e-s3 1000 additive 5 4 3 "$(pick_base)"
+base3=$(pick_base)
+session s3.json e2e-s3 1000 additive 6 4 3 "$base3"
+# tax takes the compute role too: it listens, and its own submission goes
+# to its own server over TLS like everyone else's.
+sed -i "s|{\"id\": \"tax\", \"roles\": \[\"input\"\],|{\"id\": \"tax\", \"roles\": [\"input\", \"compute\"], \"address\": \"127.0.0.1:$((base3 + 6))\",|" s3.json
+grep -q '"roles": \["input", "compute"\]' s3.json || fail "could not give tax the compute role"
 serve_all s3.json s3
+"$veil" sum serve --session s3.json --party tax --identity id/tax >s3-tax.out 2>s3-tax.log &
+pids+=($!)
+pid_tax=$!
 sleep 0.3
 submit s3.json tax s3 --input tax-1k.csv --column value || fail "tax submit (s3)"
 submit s3.json health s3 --input health-1k.csv --column value || fail "health submit (s3)"
+grep -q "accepted by 6 of 6 compute parties (tax, c1" s3-submit-tax.log || fail "tax did not reach its own server: $(cat s3-submit-tax.log)"
 wait "$pid_stats" || fail "output party failed (s3)"
+wait "$pid_tax" || fail "tax's server failed (s3)"
 paste -d, <(tail -n +2 tax-1k.csv | cut -d, -f2 | tr -d .) <(tail -n +2 health-1k.csv | cut -d, -f2 | tr -d .) |
     awk -F, 'BEGIN { print "element,sum" } { s = $1 + $2; a = s < 0 ? -s : s; w = int(a / 100);
              printf "%d,%s%.0f.%02d\n", NR - 1, (s < 0 ? "-" : ""), w, a - w * 100 }' >expected-s3.csv
 cmp -s s3-sums.csv expected-s3.csv || fail "additive sums differ: $(diff s3-sums.csv expected-s3.csv | head -3)"
 tr -d ' \n' <s3-report.json | grep -q '"inputs":{"included":\["tax","health"\],"dropped":\["edu"\]}' ||
     fail "report does not name edu as dropped: $(cat s3-report.json)"
-ok "additive scheme: exact, edu reported dropped"
+tr -d ' \n' <s3-report.json | grep -q '"used":\["tax","c1","c2","c3","c4","c5"\]' ||
+    fail "report does not list tax as a compute party: $(cat s3-report.json)"
+ok "additive scheme with a party in two roles: exact, edu reported dropped"
 
 echo "== bad session files and arguments"
 printf '{"version": 1, "session": "x", "length": 10, "scale": 2, "threshold": 9, "parties": []}\n' >bad.json
