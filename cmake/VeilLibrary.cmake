@@ -11,11 +11,23 @@ function(veil_add_library name)
 
   add_library(${name} STATIC $<TARGET_OBJECTS:${name}_obj>)
   add_library(${name}_shared SHARED $<TARGET_OBJECTS:${name}_obj>)
+  # The shared library links the other veil libraries shared: linking their
+  # static archives would copy their code (and their globals) into this one,
+  # and a program loading both would hold two copies of each.
+  set(shared_deps)
+  foreach(d ${A_PUBLIC_DEPS})
+    if(TARGET ${d}_shared)
+      list(APPEND shared_deps ${d}_shared)
+    else()
+      list(APPEND shared_deps ${d})
+    endif()
+  endforeach()
+  target_link_libraries(${name} PUBLIC ${A_PUBLIC_DEPS} PRIVATE ${A_PRIVATE_DEPS})
+  target_link_libraries(${name}_shared PUBLIC ${shared_deps} PRIVATE ${A_PRIVATE_DEPS})
   foreach(t ${name} ${name}_shared)
     target_include_directories(${t} PUBLIC
       $<BUILD_INTERFACE:${CMAKE_CURRENT_SOURCE_DIR}/include>
       $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
-    target_link_libraries(${t} PUBLIC ${A_PUBLIC_DEPS} PRIVATE ${A_PRIVATE_DEPS})
   endforeach()
   set_target_properties(${name}_shared PROPERTIES OUTPUT_NAME ${name}
     VERSION ${PROJECT_VERSION} SOVERSION ${PROJECT_VERSION_MAJOR})
