@@ -29,8 +29,11 @@ function(veil_add_library name)
       $<BUILD_INTERFACE:${CMAKE_CURRENT_SOURCE_DIR}/include>
       $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
   endforeach()
+  # $ORIGIN: an installed libveil_share.so finds libveil_net.so beside it,
+  # wherever the tree was installed or moved to.
   set_target_properties(${name}_shared PROPERTIES OUTPUT_NAME ${name}
-    VERSION ${PROJECT_VERSION} SOVERSION ${PROJECT_VERSION_MAJOR})
+    VERSION ${PROJECT_VERSION} SOVERSION ${PROJECT_VERSION_MAJOR}
+    INSTALL_RPATH "$ORIGIN")
 
   install(TARGETS ${name} ${name}_shared
     ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
