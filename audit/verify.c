@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -323,6 +324,15 @@ veil_status veil_audit_verify(const char *path, const uint8_t *trusted_pub, veil
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return veil_err_set(err, VEIL_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    /* A shared lock: no append (which may cut an incomplete tail) changes
+     * the file while it is mapped and walked. */
+    while (flock(fd, LOCK_SH) != 0)
+        if (errno != EINTR) {
+            veil_status st =
+                veil_err_set(err, VEIL_ERR_IO, "%s: cannot lock: %s", path, strerror(errno));
+            close(fd);
+            return st;
+        }
     struct stat sb;
     if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
         close(fd);
@@ -340,9 +350,9 @@ veil_status veil_audit_verify(const char *path, const uint8_t *trusted_pub, veil
         }
         buf = map;
     }
-    close(fd);
     veil_status st = veil_audit_verify_mem(buf, len, path, trusted_pub, fn, ctx, rep, err);
     if (map != NULL)
         munmap(map, len);
+    close(fd);
     return st;
 }
