@@ -149,10 +149,7 @@ typedef struct {
  * deleted, inserted or reordered", "entry 3: seq 5, expected 3". An
  * incomplete final record is not a failure of the entries before it:
  * VEIL_OK with rep->truncated_tail = 1 and rep->complete = 0 (the caller
- * says so). rep is filled as far as the walk got in every case.
- * veil_audit_verify holds a shared flock on the log during the walk (an
- * append cannot cut the file under it), so fn must not append to the
- * same log: append after verify returns. */
+ * says so). rep is filled as far as the walk got in every case. */
 typedef int (*veil_audit_entry_fn)(void *ctx, const veil_audit_entry *e);
 veil_status veil_audit_verify(const char *path, const uint8_t *trusted_pub, veil_audit_entry_fn fn,
                               void *ctx, veil_audit_report *rep, veil_err *err) VEIL_WUR;
