@@ -127,11 +127,11 @@ typedef struct {
 } veil_audit_entry;
 
 typedef struct {
-    uint64_t entries;         /* complete entries that verified */
-    int complete;             /* 1: the whole file verified */
-    int truncated_tail;       /* 1: only an incomplete final record follows the valid ones */
-    uint64_t tail_bytes;      /* its length */
-    uint64_t head_seq;        /* seq of the last valid entry (if entries > 0) */
+    uint64_t entries;    /* complete entries that verified */
+    int complete;        /* 1: the whole file verified */
+    int truncated_tail;  /* 1: only an incomplete final record follows the valid ones */
+    uint64_t tail_bytes; /* its length */
+    uint64_t head_seq;   /* seq of the last valid entry (if entries > 0) */
     uint8_t head_hash[VEIL_AUDIT_DIGEST_BYTES];
     char party[VEIL_AUDIT_PARTY_MAX + 1];
     uint8_t pub[VEIL_AUDIT_PUB_BYTES]; /* the key the log was verified under */
