@@ -79,7 +79,7 @@ static void note_party_list(const char *name, const veil_sum_session *s, const u
         if (flags[i] == want)
             used += (size_t)snprintf(buf + used, sizeof buf - used, "%s%s", used ? "," : "",
                                      s->parties[i].id);
-    veil_audit_note(name, "%s", buf);
+    veil_audit_note(name, "%s", used > 0 ? buf : "none");
 }
 
 static void note_parties(const veil_sum_session *s, const veil_sum_outcome *o)
