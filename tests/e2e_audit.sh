@@ -160,6 +160,37 @@ set -e
 grep -q 'entry 4' err.txt || fail "flipped byte: the error does not name entry 4: $(cat err.txt)"
 v audit verify --log aud/audit.log --pub aud/audit.pub > /dev/null # the original still verifies
 
+echo "== an entry that cannot be appended after a successful command"
+cp -a aud aud2
+off=$(show_json <<'PY'
+import json
+print(json.load(open("show.json"))["entries"][-1]["offset"])
+PY
+)
+python3 - "$off" <<'PY'
+import sys
+off = int(sys.argv[1]) + 24  # inside the last entry: appending must refuse a broken chain
+b = bytearray(open("aud2/audit.log", "rb").read())
+b[off] ^= 0x01
+open("aud2/audit.log", "wb").write(b)
+PY
+set +e
+v plainsum --audit "$work/aud2" --column income --scale 2 --out late.csv tax.csv 2> err.txt
+rc=$?
+set -e
+[ "$rc" = 5 ] || fail "append to a broken log: exit $rc: $(cat err.txt)"
+grep -q "output was written but its audit entry could not be" err.txt || fail "$(cat err.txt)"
+[ -s late.csv ] || fail "the command's output is missing"
+# The audit options belong to audited commands only, and exclude each other.
+set +e
+v key show --audit aud k.pub > /dev/null 2> err.txt
+rc1=$?
+v plainsum --audit aud --no-audit --column income --scale 2 tax.csv > /dev/null 2> err2.txt
+rc2=$?
+set -e
+[ "$rc1" = 2 ] && grep -q "unknown option '--audit'" err.txt || fail "key show --audit: $rc1"
+[ "$rc2" = 2 ] && grep -q "give one of --audit DIR and --no-audit" err2.txt || fail "both: $rc2"
+
 echo "== another party's public key"
 set +e
 v audit verify --log aud/audit.log --pub other/audit.pub > /dev/null 2> err.txt
