@@ -117,6 +117,20 @@ assert "passphrase" in e["message"], e
 assert not e["outputs"][0]["present"], e
 PY
 
+# Error messages quote the offending cell value: the log keeps the message
+# with the value redacted.
+if v plainsum --column income tax.csv > /dev/null 2> err.txt; then fail "scale 0 accepted"; fi
+grep -q "tax.csv:2: column \"income\": '$(sed -n 2p tax.csv | cut -d, -f5)' has 2 decimal" err.txt ||
+    fail "plainsum error: $(cat err.txt)"
+show_json <<'PY' || fail "redacted message"
+import json
+e = json.load(open("show.json"))["entries"][-1]
+assert e["status"] == 3 and "column \"income\": '<value>' has 2 decimal places" in e["message"], e
+PY
+for v_ in $(sed -n '2,4p' tax.csv | cut -d, -f1,5 | tr , ' '); do
+    if grep -qaF -- "$v_" aud/audit.log; then fail "personal value $v_ in the audit log"; fi
+done
+
 echo "== without an audit configuration: refused; --no-audit runs"
 n_before=$(wc -c < aud/audit.log)
 set +e
@@ -138,7 +152,7 @@ grep -q 'nowhere' err.txt || fail "missing audit dir: $(cat err.txt)"
 
 echo "== a flipped byte in a middle entry"
 v audit verify > verify.txt
-grep -q '^10 entries verified' verify.txt || fail "10 entries: $(cat verify.txt)"
+grep -q '^11 entries verified' verify.txt || fail "11 entries: $(cat verify.txt)"
 off=$(show_json <<'PY'
 import json
 print(json.load(open("show.json"))["entries"][4]["offset"])

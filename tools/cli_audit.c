@@ -189,6 +189,32 @@ void veil_audit_note_output(const char *path)
     g.owned[g.nowned++] = p;
 }
 
+/* veil's error messages quote the offending cell value in single quotes
+ * ("tax.csv:2: column \"income\": '131747.23' has 2 decimal places"); the
+ * log must not hold personal values, so every quoted span is replaced by
+ * <value>. An apostrophe inside a word ("party's") opens no quote. */
+static void redact_quoted(char *out, size_t cap, const char *msg)
+{
+    size_t o = 0;
+    for (size_t i = 0; msg[i] != '\0' && o + 1 < cap; i++) {
+        const char *close = NULL;
+        if (msg[i] == '\'' && (i == 0 || strchr(" (:=\"[", msg[i - 1]) != NULL))
+            for (const char *q = strchr(msg + i + 1, '\''); q != NULL && close == NULL;
+                 q = strchr(q + 1, '\''))
+                if (q[1] == '\0' || strchr(" ,.;:)]\"", q[1]) != NULL)
+                    close = q;
+        if (close == NULL) {
+            out[o++] = msg[i];
+            continue;
+        }
+        o += (size_t)snprintf(out + o, cap - o, "'<value>'");
+        if (o >= cap)
+            o = cap - 1;
+        i = (size_t)(close - msg);
+    }
+    out[o] = '\0';
+}
+
 int veil_cli_audit_end(const veil_cmd *cmd, int rc)
 {
     if (g.signer == NULL)
@@ -213,6 +239,9 @@ int veil_cli_audit_end(const veil_cmd *cmd, int rc)
     }
     if (g.notes_full)
         add_param("notes_truncated", "");
+    char message[VEIL_ERR_MSG_MAX + 64] = "";
+    if (rc != 0 && veil_cli_last_error() != NULL)
+        redact_quoted(message, sizeof message, veil_cli_last_error());
     if (st == VEIL_OK) {
         veil_audit_event ev = {
             .operation = cmd->name,
@@ -223,7 +252,7 @@ int veil_cli_audit_end(const veil_cmd *cmd, int rc)
             .outputs = outs,
             .noutputs = g.noutputs,
             .status = rc,
-            .message = rc != 0 ? veil_cli_last_error() : NULL,
+            .message = rc != 0 ? message : NULL,
             .time_ms = 0,
         };
         st = veil_audit_append(g.signer, &ev, &err);
