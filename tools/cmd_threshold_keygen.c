@@ -147,15 +147,18 @@ static int run(const veil_cmd *cmd, int argc, char **argv)
     for (unsigned i = 1; i <= parties && st == VEIL_OK; i++) {
         snprintf(path, plen, "%s/share-%u.tsh", dir, i);
         st = veil_threshold_share_save(path, shares[i - 1], seal ? seal[i - 1] : NULL, &err);
+        veil_audit_note_output(path); /* digested into the audit entry */
     }
     if (st == VEIL_OK) {
         snprintf(path, plen, "%s/threshold.tkey", dir);
         st = veil_threshold_key_save(path, key, &err);
+        veil_audit_note_output(path);
     }
     if (st == VEIL_OK) {
         snprintf(path, plen, "%s/public.key", dir);
         st = veil_pub_save(path, veil_threshold_key_pub(key), "veil threshold paillier public key",
                            &err);
+        veil_audit_note_output(path);
     }
     if (st == VEIL_OK) {
         char fp[VEIL_FINGERPRINT_HEX], tfp[VEIL_FINGERPRINT_HEX];
