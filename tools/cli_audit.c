@@ -96,7 +96,7 @@ static veil_status collect(const veil_cmd *cmd, const veil_args *a, veil_err *er
             if (add_output(v) != 0)
                 st = veil_err_set(err, VEIL_ERR_NOMEM, "out of memory");
             break;
-        default: add_param(o->name, v); break; /* a secret file: its path only */
+        default: add_param(o->name, v); break; /* not a file, or a secret file: its path only */
         }
         if (st != VEIL_OK)
             return st;
