@@ -24,6 +24,14 @@ static const veil_opt *find_opt(const veil_cmd *cmd, const char *name, size_t le
     return NULL;
 }
 
+/* Options every audited command accepts besides its own (ids unused:
+ * take_option stores them in veil_args.audit_dir / no_audit). */
+static const veil_opt audit_opts[] = {
+    {"audit", 0, "DIR", "audit directory (from 'veil audit init'); default $VEIL_AUDIT_DIR", 0, 0},
+    {"no-audit", 0, NULL, "run without an audit entry (also: VEIL_NO_AUDIT=1)", 0, 0},
+    {NULL, 0, NULL, NULL, 0, 0},
+};
+
 static int wants_help(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
@@ -65,6 +73,10 @@ static int take_option(veil_args *a, const veil_cmd *cmd, int argc, char **argv,
     const char *eq = strchr(name, '=');
     size_t len = eq != NULL ? (size_t)(eq - name) : strlen(name);
     const veil_opt *o = find_opt(cmd, name, len);
+    if (o == NULL && cmd->audited) {
+        veil_cmd common = {.opts = audit_opts};
+        o = find_opt(&common, name, len);
+    }
     if (o == NULL)
         return usage_error(a, cmd, "unknown option '%s'", s);
     const char *value;
@@ -78,6 +90,15 @@ static int take_option(veil_args *a, const veil_cmd *cmd, int argc, char **argv,
         value = argv[++*i];
     } else {
         return usage_error(a, cmd, "option --%s needs a value (%s)", o->name, o->arg);
+    }
+    if (o == &audit_opts[0] || o == &audit_opts[1]) {
+        if (a->audit_dir != NULL || a->no_audit)
+            return usage_error(a, cmd, "give one of --audit DIR and --no-audit, once");
+        if (o == &audit_opts[0])
+            a->audit_dir = value;
+        else
+            a->no_audit = 1;
+        return -1;
     }
     if (o->id <= 0 || o->id >= VEIL_OPT_MAX)
         return usage_error(a, cmd, "internal: bad option id for --%s", o->name);
@@ -118,7 +139,12 @@ int veil_cli_begin(veil_args *a, const veil_cmd *cmd, int argc, char **argv)
         const char *what = a->nargs < cmd->min_args ? "missing" : "too many";
         return usage_error(a, cmd, "%s arguments; usage: %s", what, cmd->synopsis);
     }
-    return -1;
+    /* The line is well formed: an audited command now opens its log and
+     * digests its inputs, before it does any work. */
+    int rc = cmd->audited ? veil_cli_audit_begin(cmd, a) : -1;
+    if (rc >= 0)
+        veil_args_free(a);
+    return rc;
 }
 
 static void vprint_error(const veil_cmd *cmd, const char *kind, const char *fmt, va_list ap)
@@ -131,11 +157,22 @@ static void vprint_error(const veil_cmd *cmd, const char *kind, const char *fmt,
     fputc('\n', stderr);
 }
 
+/* The last error message printed, for the command's audit entry. */
+static char last_error[VEIL_ERR_MSG_MAX];
+
+const char *veil_cli_last_error(void)
+{
+    return last_error[0] != '\0' ? last_error : NULL;
+}
+
 int veil_cli_fail(const veil_cmd *cmd, veil_status code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     vprint_error(cmd, "error", fmt, ap);
+    va_end(ap);
+    va_start(ap, fmt);
+    vsnprintf(last_error, sizeof last_error, fmt, ap);
     va_end(ap);
     if (code == VEIL_ERR_USAGE)
         fprintf(stderr, "Try 'veil %s --help'.\n", cmd ? cmd->name : "");
@@ -214,11 +251,13 @@ void veil_cli_reraise(void)
 static size_t opt_width(const veil_cmd *cmd)
 {
     size_t w = strlen("--help");
-    for (const veil_opt *o = cmd->opts; o != NULL && o->name != NULL; o++) {
-        size_t l = 2 + strlen(o->name) + (o->arg ? 1 + strlen(o->arg) : 0);
-        if (l > w)
-            w = l;
-    }
+    for (int common = 0; common <= cmd->audited; common++)
+        for (const veil_opt *o = common ? audit_opts : cmd->opts; o != NULL && o->name != NULL;
+             o++) {
+            size_t l = 2 + strlen(o->name) + (o->arg ? 1 + strlen(o->arg) : 0);
+            if (l > w)
+                w = l;
+        }
     return w;
 }
 
@@ -250,6 +289,13 @@ void veil_cli_print_help(const veil_cmd *cmd, FILE *out)
         snprintf(buf, sizeof buf, "--%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
         fprintf(out, "  %-*s  %s%s\n", w, buf, o->help, o->required ? " (required)" : "");
     }
+    if (cmd->audited) {
+        fprintf(out, "\nCommon options (this command is recorded in the audit log):\n");
+        for (const veil_opt *o = audit_opts; o->name != NULL; o++) {
+            snprintf(buf, sizeof buf, "--%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+            fprintf(out, "  %-*s  %s\n", w, buf, o->help);
+        }
+    }
     fprintf(out, "  %-*s  %s\n", w, "--help", "show this help and exit");
     if (cmd->example != NULL) {
         fprintf(out, "\nExample:\n");
@@ -269,6 +315,9 @@ void veil_cli_print_markdown(const veil_cmd *cmd, FILE *out)
     for (const veil_opt *o = cmd->opts; o != NULL && o->name != NULL; o++)
         fprintf(out, "| `--%s%s%s` | %s%s |\n", o->name, o->arg ? " " : "", o->arg ? o->arg : "",
                 o->help, o->required ? " (required)" : "");
+    for (const veil_opt *o = audit_opts; cmd->audited && o->name != NULL; o++)
+        fprintf(out, "| `--%s%s%s` | common option: %s |\n", o->name, o->arg ? " " : "",
+                o->arg ? o->arg : "", o->help);
     fprintf(out, "| `--help` | show this help and exit |\n");
     if (cmd->example != NULL) {
         fprintf(out, "\nExample:\n\n```sh\n");

@@ -18,6 +18,13 @@
 #define VEIL_STR_(x) #x
 #define VEIL_STR(x)  VEIL_STR_(x) /* option ids are 1 .. VEIL_OPT_MAX - 1 */
 
+/* What a file option (or the positional arguments) is to the audit log
+ * (tools/cli_audit.c): an input is digested before the command runs, an
+ * output after it; a secret file (a passphrase file) is recorded by its
+ * path only, because a digest of a short secret could be brute-forced. 0:
+ * not a file; the option's value is recorded as a parameter. */
+enum { VEIL_IO_NONE = 0, VEIL_IO_IN, VEIL_IO_OUT, VEIL_IO_SECRET };
+
 /* One option: --name (with a value named `arg`, or a flag when arg is
  * NULL). Ids are small positive integers chosen by the command. */
 typedef struct {
@@ -26,6 +33,7 @@ typedef struct {
     const char *arg;
     const char *help;
     int required;
+    int io; /* VEIL_IO_*: how the audit log records the value */
 } veil_opt;
 
 typedef struct veil_cmd veil_cmd;
@@ -41,6 +49,11 @@ struct veil_cmd {
     int min_args, max_args;  /* positional arguments; max -1 = unbounded */
     const char *example;     /* shell lines */
     int (*run)(const veil_cmd *cmd, int argc, char **argv);
+    /* 1: the command touches personal data or keys, so every run appends
+     * an entry to the audit log (docs/audit.md); it then accepts the
+     * common options --audit DIR and --no-audit. */
+    int audited;
+    int args_io; /* VEIL_IO_* of the positional arguments */
 };
 
 /* Parsed command line: val[id] is the option's value ("" for a flag) or
@@ -49,13 +62,17 @@ typedef struct {
     const char *val[VEIL_OPT_MAX];
     char **args;
     int nargs;
+    const char *audit_dir; /* --audit DIR (audited commands only) */
+    int no_audit;          /* --no-audit */
 } veil_args;
 
 /* Parses argv[1..argc) against cmd->opts. Returns -1 when the command
  * should go on; otherwise the exit code to return at once (0 after
  * printing --help, VEIL_ERR_USAGE after printing a usage error). Options
  * are --name VALUE or --name=VALUE, anywhere on the line; "--" ends them;
- * an option given twice is an error. Free with veil_args_free. */
+ * an option given twice is an error. For an audited command it then
+ * opens the audit log and digests the inputs (veil_cli_audit_begin), and
+ * refuses to go on without an audit log. Free with veil_args_free. */
 int veil_cli_begin(veil_args *a, const veil_cmd *cmd, int argc, char **argv);
 void veil_args_free(veil_args *a);
 
@@ -64,6 +81,9 @@ void veil_args_free(veil_args *a);
 int veil_cli_fail(const veil_cmd *cmd, veil_status code, const char *fmt, ...) VEIL_PRINTF(3, 4);
 /* Same for a library error. */
 int veil_cli_fail_err(const veil_cmd *cmd, const veil_err *err);
+/* The message of the last veil_cli_fail* (NULL if none), for the audit
+ * entry of a failed command. */
+const char *veil_cli_last_error(void);
 void veil_cli_warn(const veil_cmd *cmd, const char *fmt, ...) VEIL_PRINTF(2, 3);
 
 /* SIGINT, SIGTERM and SIGHUP only set a flag, so long commands can stop
@@ -75,6 +95,24 @@ int veil_cli_interrupted(void);
 /* VEIL_ERR_IO "interrupted" when a signal was caught, else VEIL_OK. */
 veil_status veil_cli_check_interrupt(veil_err *err) VEIL_WUR;
 void veil_cli_reraise(void);
+
+/* ---- the audit log of audited commands (cli_audit.c) ---- */
+
+/* Called by veil_cli_begin once the line parsed: resolves the audit
+ * directory (--audit, else $VEIL_AUDIT_DIR; --no-audit or
+ * VEIL_NO_AUDIT=1 turn it off), opens it and digests the input files.
+ * Returns -1 to go on, else the exit code (after printing why). */
+int veil_cli_audit_begin(const veil_cmd *cmd, const veil_args *a);
+/* Called by main() with the command's exit code: digests the outputs and
+ * appends the entry. Returns the exit code to use (VEIL_ERR_IO when a
+ * successful command's entry could not be appended). */
+int veil_cli_audit_end(const veil_cmd *cmd, int rc);
+/* Adds a parameter computed by the command ("epsilon_spent", ...) to its
+ * entry; never a personal value. No-op when no audit log is open. */
+void veil_audit_note(const char *name, const char *fmt, ...) VEIL_PRINTF(2, 3);
+/* Adds an output file the command learnt only while running (a share
+ * file in --out-dir); it is digested at the end. */
+void veil_audit_note_output(const char *path);
 
 /* Help output (stdout) generated from the descriptor. */
 void veil_cli_print_help(const veil_cmd *cmd, FILE *out);

@@ -13,8 +13,8 @@
 enum { O_KEY = 1, O_OUT, O_RESCALE };
 
 static const veil_opt opts[] = {
-    {"key", O_KEY, "PUB", "public key the inputs were encrypted under", 1},
-    {"out", O_OUT, "RESULT.vct", "result file to write", 1},
+    {"key", O_KEY, "PUB", "public key the inputs were encrypted under", 1, VEIL_IO_IN},
+    {"out", O_OUT, "RESULT.vct", "result file to write", 1, VEIL_IO_OUT},
     {"rescale", O_RESCALE, "S", "bring every input to scale S first (S >= every input's scale)", 0},
     {NULL, 0, NULL, NULL, 0},
 };
@@ -395,4 +395,6 @@ const veil_cmd veil_cmd_aggregate = {
     .example = "veil aggregate --key bureau.pub --out income-total.vct \\\n"
                "    tax-income.vcol social-income.vcol health-income.vcol",
     .run = run,
+    .audited = 1,
+    .args_io = VEIL_IO_IN,
 };

@@ -13,9 +13,9 @@ enum { O_TO = 1, O_KEY, O_IN, O_OUT };
 
 static const veil_opt opts[] = {
     {"to", O_TO, "FORMAT", "output format: phe (python-paillier)", 1},
-    {"key", O_KEY, "PUB", "public key of the result file", 1},
-    {"in", O_IN, "RESULT.vct", "result file to export", 1},
-    {"out", O_OUT, "OUT.json", "JSON file to write (\"-\": standard output)", 1},
+    {"key", O_KEY, "PUB", "public key of the result file", 1, VEIL_IO_IN},
+    {"in", O_IN, "RESULT.vct", "result file to export", 1, VEIL_IO_IN},
+    {"out", O_OUT, "OUT.json", "JSON file to write (\"-\": standard output)", 1, VEIL_IO_OUT},
     {NULL, 0, NULL, NULL, 0},
 };
 
@@ -88,4 +88,5 @@ const veil_cmd veil_cmd_ciphertext_export = {
     .example = "veil ciphertext export --to phe --key bureau.pub --in income-total.vct \\\n"
                "    --out income-total.json",
     .run = run,
+    .audited = 1,
 };

@@ -15,11 +15,11 @@ enum { O_FROM = 1, O_KEY, O_IN, O_MAX_ABS, O_OUT };
 
 static const veil_opt opts[] = {
     {"from", O_FROM, "FORMAT", "format of IN.json: phe (python-paillier)", 1},
-    {"key", O_KEY, "PUB", "public key the numbers are encrypted under", 1},
-    {"in", O_IN, "IN.json", "one {\"v\",\"e\"} object or an array of them", 1},
+    {"key", O_KEY, "PUB", "public key the numbers are encrypted under", 1, VEIL_IO_IN},
+    {"in", O_IN, "IN.json", "one {\"v\",\"e\"} object or an array of them", 1, VEIL_IO_IN},
     {"max-abs", O_MAX_ABS, "X",
      "declared bound on |mantissa| of the phe numbers, integer or 1eN (default 1e15)", 0},
-    {"out", O_OUT, "RESULT.vct", "result file to write", 1},
+    {"out", O_OUT, "RESULT.vct", "result file to write", 1, VEIL_IO_OUT},
     {NULL, 0, NULL, NULL, 0},
 };
 
@@ -93,4 +93,5 @@ const veil_cmd veil_cmd_ciphertext_import = {
     .example = "veil ciphertext import --from phe --key bureau.pub --in phe-sum.json \\\n"
                "    --max-abs 1e12 --out phe-sum.vct",
     .run = run,
+    .audited = 1,
 };

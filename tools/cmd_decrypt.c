@@ -18,10 +18,11 @@
 enum { O_KEY = 1, O_PASSFILE, O_ASK, O_OUT, O_THREADS };
 
 static const veil_opt opts[] = {
-    {"key", O_KEY, "PRIV", "private key", 1},
-    {"passphrase-file", O_PASSFILE, "F", VEIL_PASS_OPT_FILE_HELP, 0},
+    {"key", O_KEY, "PRIV", "private key", 1, VEIL_IO_IN},
+    {"passphrase-file", O_PASSFILE, "F", VEIL_PASS_OPT_FILE_HELP, 0, VEIL_IO_SECRET},
     {"ask-passphrase", O_ASK, NULL, VEIL_PASS_OPT_ASK_HELP, 0},
-    {"out", O_OUT, "FILE.csv", "CSV file to write (mode 0600; default: standard output)", 0},
+    {"out", O_OUT, "FILE.csv", "CSV file to write (mode 0600; default: standard output)", 0,
+     VEIL_IO_OUT},
     {"threads", O_THREADS, "N", "worker threads for column files (default: one per CPU)", 0},
     {NULL, 0, NULL, NULL, 0},
 };
@@ -223,4 +224,6 @@ const veil_cmd veil_cmd_decrypt = {
     .example = "veil decrypt --key bureau.key --ask-passphrase --out income-total.csv \\\n"
                "    income-total.vct",
     .run = run,
+    .audited = 1,
+    .args_io = VEIL_IO_IN,
 };

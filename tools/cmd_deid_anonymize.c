@@ -326,7 +326,7 @@ static int run(const veil_cmd *cmd, int argc, char **argv)
 }
 
 static const veil_opt opts[] = {
-    {"in", O_IN, "TABLE.csv", "table to anonymize (header row required)", 1},
+    {"in", O_IN, "TABLE.csv", "table to anonymize (header row required)", 1, VEIL_IO_IN},
     {"delimiter", O_DELIM, "C", "field delimiter (default ','; \"tab\" for tabs)", 0},
     {"qi", O_QI, "COL=HIER.csv,...", "quasi-identifiers and their hierarchy files", 1},
     {"k", O_K, "K", "every kept class has at least K records", 1},
@@ -336,8 +336,8 @@ static const veil_opt opts[] = {
     {"sensitive", O_SENS, "COL", "sensitive column for --l and --t", 0},
     {"suppression", O_SUPP, "SHARE", "share of records that may be removed (default 0)", 0},
     {"metric", O_METRIC, "NAME", "discernibility (default) or loss", 0},
-    {"out", O_OUT, "OUT.csv", "generalized table to write", 1},
-    {"report", O_REPORT, "REPORT.json", "JSON report to write", 0},
+    {"out", O_OUT, "OUT.csv", "generalized table to write", 1, VEIL_IO_OUT},
+    {"report", O_REPORT, "REPORT.json", "JSON report to write", 0, VEIL_IO_OUT},
     {"force", O_FORCE, NULL, "overwrite existing output files", 0},
     {NULL, 0, NULL, NULL, 0},
 };
@@ -364,4 +364,5 @@ const veil_cmd veil_cmd_deid_anonymize = {
                "  --qi age=hier_age.csv,sex=hier_sex.csv,race=hier_race.csv --k 5 \\\n"
                "  --suppression 0.05 --out adult_k5.csv --report k5.json",
     .run = run,
+    .audited = 1,
 };

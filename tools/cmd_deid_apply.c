@@ -11,10 +11,10 @@
 enum { O_POLICY = 1, O_IN, O_OUT, O_KEY, O_FORCE, O_QUIET };
 
 static const veil_opt opts[] = {
-    {"policy", O_POLICY, "P.json", "de-identification policy (docs/deid.md)", 1},
-    {"in", O_IN, "IN.csv", "CSV file with a header row", 1},
-    {"out", O_OUT, "OUT.csv", "de-identified CSV to write (- for standard output)", 1},
-    {"key-file", O_KEY, "K", "key file from 'veil deid keygen' (pseudonymize, fpe)", 0},
+    {"policy", O_POLICY, "P.json", "de-identification policy (docs/deid.md)", 1, VEIL_IO_IN},
+    {"in", O_IN, "IN.csv", "CSV file with a header row", 1, VEIL_IO_IN},
+    {"out", O_OUT, "OUT.csv", "de-identified CSV to write (- for standard output)", 1, VEIL_IO_OUT},
+    {"key-file", O_KEY, "K", "key file from 'veil deid keygen' (pseudonymize, fpe)", 0, VEIL_IO_IN},
     {"force", O_FORCE, NULL, "overwrite OUT.csv if it exists", 0},
     {"quiet", O_QUIET, NULL, "do not print the summary on standard error", 0},
     {NULL, 0, NULL, NULL, 0},
@@ -37,6 +37,10 @@ static void report_epsilon(const veil_deid_policy *pol)
         total += eps;
         i++;
     }
+    /* The privacy budget spent goes to the audit log too (the policy
+     * itself is recorded by its digest, as an input). */
+    veil_audit_note("epsilon_spent", "%g", total);
+    veil_audit_note("noised_columns", "%zu", i);
     if (i > 0)
         fprintf(stderr,
                 "veil deid apply: differential privacy: epsilon spent %g per person "
@@ -114,4 +118,5 @@ const veil_cmd veil_cmd_deid_apply = {
                "veil deid apply --policy citizens.json --in citizens.csv --out shared.csv \\\n"
                "    --key-file civil.deidkey",
     .run = run,
+    .audited = 1,
 };

@@ -8,7 +8,7 @@
 enum { O_OUT = 1, O_FORCE };
 
 static const veil_opt opts[] = {
-    {"out", O_OUT, "K", "key file to write (mode 0600)", 1},
+    {"out", O_OUT, "K", "key file to write (mode 0600)", 1, VEIL_IO_OUT},
     {"force", O_FORCE, NULL, "overwrite K if it exists", 0},
     {NULL, 0, NULL, NULL, 0},
 };
@@ -57,4 +57,5 @@ const veil_cmd veil_cmd_deid_keygen = {
     .max_args = 0,
     .example = "veil deid keygen --out civil.deidkey",
     .run = run,
+    .audited = 1,
 };

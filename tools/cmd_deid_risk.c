@@ -166,10 +166,11 @@ static int run(const veil_cmd *cmd, int argc, char **argv)
 }
 
 static const veil_opt opts[] = {
-    {"in", O_IN, "TABLE.csv", "table to assess (header row required)", 1},
+    {"in", O_IN, "TABLE.csv", "table to assess (header row required)", 1, VEIL_IO_IN},
     {"delimiter", O_DELIM, "C", "field delimiter (default ','; \"tab\" for tabs)", 0},
     {"qi", O_QI, "COL,COL,...", "quasi-identifier columns", 1},
-    {"population", O_POP, "POP.csv", "population table with the same columns (journalist risk)", 0},
+    {"population", O_POP, "POP.csv", "population table with the same columns (journalist risk)", 0,
+     VEIL_IO_IN},
     {"json", O_JSON, NULL, "print the report as JSON", 0},
     {NULL, 0, NULL, NULL, 0},
 };
@@ -190,4 +191,5 @@ const veil_cmd veil_cmd_deid_risk = {
     .example = "veil deid risk --in adult.csv --delimiter ';' --qi age,sex,race,education\n"
                "veil deid risk --in anon.csv --delimiter ';' --qi age,sex,race,education --json",
     .run = run,
+    .audited = 1,
 };

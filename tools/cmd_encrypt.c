@@ -18,8 +18,8 @@
 enum { O_KEY = 1, O_IN, O_COLUMN, O_SCALE, O_MAX_ABS, O_GROUP, O_THREADS, O_OUT };
 
 static const veil_opt opts[] = {
-    {"key", O_KEY, "PUB", "public key to encrypt under", 1},
-    {"in", O_IN, "FILE.csv", "CSV file with a header row", 1},
+    {"key", O_KEY, "PUB", "public key to encrypt under", 1, VEIL_IO_IN},
+    {"in", O_IN, "FILE.csv", "CSV file with a header row", 1, VEIL_IO_IN},
     {"column", O_COLUMN, "NAME", "column to encrypt, by its exact header name", 1},
     {"scale", O_SCALE, "S",
      "decimal places kept: 12.34 at scale 2 is 1234 (default 0, max " VEIL_STR(VEIL_SCALE_MAX) ")",
@@ -27,7 +27,7 @@ static const veil_opt opts[] = {
     {"max-abs", O_MAX_ABS, "X", "declared bound on |value|, decimal or 1eN (default 1e15)", 0},
     {"group", O_GROUP, "NAME", "column whose text labels each value's group", 0},
     {"threads", O_THREADS, "N", "worker threads (default: one per CPU)", 0},
-    {"out", O_OUT, "FILE.vcol", "column file to write", 1},
+    {"out", O_OUT, "FILE.vcol", "column file to write", 1, VEIL_IO_OUT},
     {NULL, 0, NULL, NULL, 0},
 };
 
@@ -219,4 +219,5 @@ const veil_cmd veil_cmd_encrypt = {
     .example = "veil encrypt --key bureau.pub --in tax.csv --column income --scale 2 \\\n"
                "    --max-abs 1e9 --group region --out tax-income.vcol",
     .run = run,
+    .audited = 1,
 };

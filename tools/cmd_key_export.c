@@ -12,9 +12,10 @@ enum { O_TO = 1, O_OUT, O_PUBLIC, O_PASSFILE, O_ASK, O_FORCE };
 
 static const veil_opt opts[] = {
     {"to", O_TO, "FORMAT", "output format: phe (python-paillier JWK)", 1},
-    {"out", O_OUT, "OUT.json", "JSON file to write (mode 0600 when it holds a private key)", 1},
+    {"out", O_OUT, "OUT.json", "JSON file to write (mode 0600 when it holds a private key)", 1,
+     VEIL_IO_OUT},
     {"public", O_PUBLIC, NULL, "export only the public half of a private key", 0},
-    {"passphrase-file", O_PASSFILE, "F", VEIL_PASS_OPT_FILE_HELP, 0},
+    {"passphrase-file", O_PASSFILE, "F", VEIL_PASS_OPT_FILE_HELP, 0, VEIL_IO_SECRET},
     {"ask-passphrase", O_ASK, NULL, VEIL_PASS_OPT_ASK_HELP, 0},
     {"force", O_FORCE, NULL, "replace an existing OUT.json", 0},
     {NULL, 0, NULL, NULL, 0},
@@ -75,4 +76,6 @@ const veil_cmd veil_cmd_key_export = {
     .max_args = 1,
     .example = "veil key export --to phe --public --out phe-public.json bureau.key",
     .run = run,
+    .audited = 1,
+    .args_io = VEIL_IO_IN,
 };

@@ -14,9 +14,9 @@ static const veil_opt opts[] = {
     {"bits", O_BITS, "N", "modulus size: 2048 (default), 3072 or 4096", 0},
     {"textbook", O_TEXTBOOK, NULL, "textbook r^n randomizers instead of DJN (slower encryption)",
      0},
-    {"public", O_PUBLIC, "PUB", "where to write the public key", 1},
-    {"private", O_PRIVATE, "PRIV", "where to write the private key (mode 0600)", 1},
-    {"passphrase-file", O_PASSFILE, "F", VEIL_PASS_OPT_FILE_HELP, 0},
+    {"public", O_PUBLIC, "PUB", "where to write the public key", 1, VEIL_IO_OUT},
+    {"private", O_PRIVATE, "PRIV", "where to write the private key (mode 0600)", 1, VEIL_IO_OUT},
+    {"passphrase-file", O_PASSFILE, "F", VEIL_PASS_OPT_FILE_HELP, 0, VEIL_IO_SECRET},
     {"ask-passphrase", O_ASK, NULL, VEIL_PASS_OPT_ASK_HELP ", twice", 0},
     {"comment", O_COMMENT, "TEXT", "comment stored in both key files", 0},
     {"force", O_FORCE, NULL, "replace existing key files", 0},
@@ -100,4 +100,5 @@ const veil_cmd veil_cmd_keygen = {
     .example = "veil keygen --public bureau.pub --private bureau.key --ask-passphrase \\\n"
                "    --comment \"statistics bureau 2025\"",
     .run = run,
+    .audited = 1,
 };

@@ -56,4 +56,5 @@ const veil_cmd veil_cmd_party_init = {
     .max_args = 0,
     .example = "veil party init --id tax --dir /etc/veil/party",
     .run = run,
+    .audited = 1,
 };

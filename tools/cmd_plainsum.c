@@ -156,7 +156,7 @@ static const veil_opt opts[] = {
     {"column", O_COLUMN, "NAME", "column to sum", 1},
     {"scale", O_SCALE, "S", "decimal places of the values (default 0), as for encrypt", 0},
     {"group", O_GROUP, "NAME", "also sum per label of this column", 0},
-    {"out", O_OUT, "FILE.csv", "CSV file to write (default: standard output)", 0},
+    {"out", O_OUT, "FILE.csv", "CSV file to write (default: standard output)", 0, VEIL_IO_OUT},
     {"force", O_FORCE, NULL, "overwrite FILE.csv if it exists", 0},
     {NULL, 0, NULL, NULL, 0},
 };
@@ -177,4 +177,6 @@ const veil_cmd veil_cmd_plainsum = {
     .example = "veil plainsum --column refund --scale 2 --group region tax.csv > expected.csv\n"
                "diff expected.csv <(veil decrypt --key bureau.key total.vct)",
     .run = run,
+    .audited = 1,
+    .args_io = VEIL_IO_IN,
 };

@@ -18,7 +18,8 @@
 enum { O_OUT = 1, O_FORCE };
 
 static const veil_opt opts[] = {
-    {"out", O_OUT, "FILE.csv", "CSV file to write (mode 0600; default: standard output)", 0},
+    {"out", O_OUT, "FILE.csv", "CSV file to write (mode 0600; default: standard output)", 0,
+     VEIL_IO_OUT},
     {"force", O_FORCE, NULL, "replace an existing output file", 0},
     {NULL, 0, NULL, NULL, 0},
 };
@@ -185,4 +186,6 @@ const veil_cmd veil_cmd_share_combine = {
     .example = "veil share combine shares/income.1.vsh shares/income.3.vsh \\\n"
                "    shares/income.4.vsh --out income.csv",
     .run = run,
+    .audited = 1,
+    .args_io = VEIL_IO_IN,
 };

@@ -32,7 +32,7 @@ enum {
 };
 
 static const veil_opt opts[] = {
-    {"input", O_INPUT, "FILE.csv", "CSV file holding the column", 1},
+    {"input", O_INPUT, "FILE.csv", "CSV file holding the column", 1, VEIL_IO_IN},
     {"column", O_COLUMN, "NAME", "the column to split (its exact header name)", 1},
     {"scale", O_SCALE, "S",
      "decimal places of the values (default 0); a value with more is refused, never rounded", 0},
@@ -179,6 +179,10 @@ static int run(const veil_cmd *cmd, int argc, char **argv)
             st = veil_err_set(&err, VEIL_ERR_USAGE,
                               "--prefix: '%s' must be a non-empty file name without '/'", prefix);
     }
+    if (st == VEIL_OK) {
+        veil_audit_note("n", "%u", n);
+        veil_audit_note("t", "%u", t);
+    }
     if (st == VEIL_OK)
         st = veil_share_plan_new(&plan, scheme, n, t, &err);
     if (st != VEIL_OK)
@@ -256,6 +260,8 @@ done:
         if (made_dir)
             rmdir(dir);
     } else {
+        for (unsigned i = 0; i < n; i++) /* digested into the audit entry */
+            veil_audit_note_output(paths[i]);
         fprintf(stderr,
                 "veil share split: %llu value%s of \"%s\" split into %u shares (%s, any %u of "
                 "%u reconstruct): %s/%s.1.vsh .. %s.%u.vsh\n",
@@ -310,4 +316,5 @@ const veil_cmd veil_cmd_share_split = {
                "    --parties 5 --threshold 3 --out-dir shares --prefix income\n"
                "# shares/income.1.vsh .. shares/income.5.vsh; any 3 give the column back",
     .run = run,
+    .audited = 1,
 };

@@ -14,13 +14,13 @@
 enum { O_SESSION = 1, O_PARTY, O_IDENTITY, O_OUT, O_REPORT, O_FORCE };
 
 static const veil_opt opts[] = {
-    {"session", O_SESSION, "FILE.json", "the session file every party holds", 1},
+    {"session", O_SESSION, "FILE.json", "the session file every party holds", 1, VEIL_IO_IN},
     {"party", O_PARTY, "ID", "this department's party id in the session", 1},
     {"identity", O_IDENTITY, "DIR", "this party's identity (made by `veil party init`)", 1},
     {"out", O_OUT, "FILE.csv",
-     "output party: where to write the sums (mode 0600; default: standard output)", 0},
+     "output party: where to write the sums (mode 0600; default: standard output)", 0, VEIL_IO_OUT},
     {"report", O_REPORT, "FILE.json",
-     "output party: also write a JSON report of the parties included and dropped", 0},
+     "output party: also write a JSON report of the parties included and dropped", 0, VEIL_IO_OUT},
     {"force", O_FORCE, NULL, "overwrite existing output files", 0},
     {NULL, 0, NULL, NULL, 0},
 };
@@ -66,6 +66,29 @@ static json_t *json_parties(const veil_sum_session *s, const unsigned char *flag
         if (flags[i] == want)
             json_array_append_new(a, json_string(s->parties[i].id));
     return a;
+}
+
+/* Which parties' data went into the sum, and who computed it, for the
+ * audit entry: "tax,health". */
+static void note_party_list(const char *name, const veil_sum_session *s, const unsigned char *flags,
+                            unsigned char want)
+{
+    char buf[512] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < s->nparties && used < sizeof buf; i++)
+        if (flags[i] == want)
+            used += (size_t)snprintf(buf + used, sizeof buf - used, "%s%s", used ? "," : "",
+                                     s->parties[i].id);
+    veil_audit_note(name, "%s", used > 0 ? buf : "none");
+}
+
+static void note_parties(const veil_sum_session *s, const veil_sum_outcome *o)
+{
+    veil_audit_note("session_id", "%s", s->id);
+    note_party_list("inputs_included", s, o->inputs, VEIL_SUM_INCLUDED);
+    note_party_list("inputs_dropped", s, o->inputs, VEIL_SUM_DROPPED);
+    note_party_list("compute_used", s, o->computes, VEIL_SUM_USED);
+    note_party_list("compute_excluded", s, o->computes, VEIL_SUM_EXCLUDED);
 }
 
 static veil_status write_sums(FILE *f, const veil_sum_session *s, const veil_sum_outcome *o,
@@ -142,6 +165,8 @@ static int run(const veil_cmd *cmd, int argc, char **argv)
         veil_sum_hooks hooks = {on_log, NULL, on_stop, (void *)me->id};
         st = veil_sum_serve(s, a.val[O_IDENTITY], me->id, &hooks, &o, &err);
     }
+    if (st == VEIL_OK)
+        note_parties(s, &o);
     if (st == VEIL_OK && (me->roles & VEIL_SUM_ROLE_COMPUTE) && !output) {
         fprintf(stderr, "veil sum serve: %s: summed the shares of %u of %u input parties (", me->id,
                 count(s, o.inputs, VEIL_SUM_INCLUDED), s->n_input);
@@ -205,4 +230,5 @@ const veil_cmd veil_cmd_sum_serve = {
                "veil sum serve --session census.json --party stats --identity /etc/veil/stats \\\n"
                "    --out sums.csv --report report.json",
     .run = run,
+    .audited = 1,
 };

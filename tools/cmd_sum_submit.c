@@ -17,10 +17,10 @@
 enum { O_SESSION = 1, O_PARTY, O_IDENTITY, O_INPUT, O_COLUMN, O_INDEX };
 
 static const veil_opt opts[] = {
-    {"session", O_SESSION, "FILE.json", "the session file every party holds", 1},
+    {"session", O_SESSION, "FILE.json", "the session file every party holds", 1, VEIL_IO_IN},
     {"party", O_PARTY, "ID", "this department's party id in the session", 1},
     {"identity", O_IDENTITY, "DIR", "this party's identity (made by `veil party init`)", 1},
-    {"input", O_INPUT, "FILE.csv", "CSV file with a header row", 1},
+    {"input", O_INPUT, "FILE.csv", "CSV file with a header row", 1, VEIL_IO_IN},
     {"column", O_COLUMN, "NAME", "the column to sum (decimals at the session's scale)", 1},
     {"index-column", O_INDEX, "NAME",
      "column giving each row's element (0 .. length-1); rows may come in any order and missing "
@@ -223,4 +223,5 @@ const veil_cmd veil_cmd_sum_submit = {
     .example = "veil sum submit --session census.json --party tax --identity /etc/veil/tax \\\n"
                "    --input income.csv --column income",
     .run = run,
+    .audited = 1,
 };

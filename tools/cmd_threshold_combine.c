@@ -14,8 +14,9 @@
 enum { O_KEY = 1, O_OUT, O_THREADS, O_STRICT };
 
 static const veil_opt opts[] = {
-    {"key", O_KEY, "TKEY", "the threshold key parameters (threshold.tkey)", 1},
-    {"out", O_OUT, "FILE.csv", "CSV file to write (mode 0600; default: standard output)", 0},
+    {"key", O_KEY, "TKEY", "the threshold key parameters (threshold.tkey)", 1, VEIL_IO_IN},
+    {"out", O_OUT, "FILE.csv", "CSV file to write (mode 0600; default: standard output)", 0,
+     VEIL_IO_OUT},
     {"threads", O_THREADS, "N", "worker threads for checking proofs (default: one per CPU)", 0},
     {"strict", O_STRICT, NULL, "fail when any partial decryption is invalid", 0},
     {NULL, 0, NULL, NULL, 0},
@@ -138,4 +139,6 @@ const veil_cmd veil_cmd_threshold_combine = {
     .example = "veil threshold combine --key threshold.tkey --out income.csv \\\n"
                "    income-by-region.vct tax.vpd health.vpd edu.vpd",
     .run = run,
+    .audited = 1,
+    .args_io = VEIL_IO_IN,
 };

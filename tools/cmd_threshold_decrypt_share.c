@@ -11,10 +11,10 @@
 enum { O_SHARE = 1, O_PARTY, O_OUT, O_THREADS, O_FORCE };
 
 static const veil_opt opts[] = {
-    {"share", O_SHARE, "SHARE.tsh", "this department's share file", 1},
+    {"share", O_SHARE, "SHARE.tsh", "this department's share file", 1, VEIL_IO_IN},
     {"party-key", O_PARTY, "SEC",
-     "this department's secret key, when the share is sealed (threshold party-key)", 0},
-    {"out", O_OUT, "FILE.vpd", "where to write the partial decryptions", 1},
+     "this department's secret key, when the share is sealed (threshold party-key)", 0, VEIL_IO_IN},
+    {"out", O_OUT, "FILE.vpd", "where to write the partial decryptions", 1, VEIL_IO_OUT},
     {"threads", O_THREADS, "N", "worker threads (default: one per CPU)", 0},
     {"force", O_FORCE, NULL, "replace an existing output file", 0},
     {NULL, 0, NULL, NULL, 0},
@@ -63,6 +63,10 @@ static int run(const veil_cmd *cmd, int argc, char **argv)
     if (st == VEIL_OK)
         st = veil_threshold_partials_save(a.val[O_OUT], &parts, &err);
     if (st == VEIL_OK) {
+        veil_audit_note("party_index", "%u", parts.index);
+        veil_audit_note("partials", "%zu", parts.count);
+    }
+    if (st == VEIL_OK) {
         char fp[VEIL_FINGERPRINT_HEX];
         veil_threshold_key_fingerprint_hex(fp, veil_threshold_share_key(share));
         printf("party %u: %zu partial decryption%s of %s written to %s (threshold key %.16s)\n",
@@ -92,4 +96,6 @@ const veil_cmd veil_cmd_threshold_decrypt_share = {
     .example = "veil threshold decrypt-share --share share-2.tsh --party-key health.psk \\\n"
                "    --out health.vpd income-by-region.vct",
     .run = run,
+    .audited = 1,
+    .args_io = VEIL_IO_IN,
 };

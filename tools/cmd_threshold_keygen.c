@@ -28,7 +28,7 @@ static const veil_opt opts[] = {
     {"safe-primes", O_PRIMES, "FILE",
      "use the two safe primes in FILE (hex, one per line) instead of generating them "
      "(tests, or primes from a hardware module)",
-     0},
+     0, VEIL_IO_IN},
     {"force", O_FORCE, NULL, "replace existing files", 0},
     {NULL, 0, NULL, NULL, 0},
 };
@@ -147,15 +147,18 @@ static int run(const veil_cmd *cmd, int argc, char **argv)
     for (unsigned i = 1; i <= parties && st == VEIL_OK; i++) {
         snprintf(path, plen, "%s/share-%u.tsh", dir, i);
         st = veil_threshold_share_save(path, shares[i - 1], seal ? seal[i - 1] : NULL, &err);
+        veil_audit_note_output(path); /* digested into the audit entry */
     }
     if (st == VEIL_OK) {
         snprintf(path, plen, "%s/threshold.tkey", dir);
         st = veil_threshold_key_save(path, key, &err);
+        veil_audit_note_output(path);
     }
     if (st == VEIL_OK) {
         snprintf(path, plen, "%s/public.key", dir);
         st = veil_pub_save(path, veil_threshold_key_pub(key), "veil threshold paillier public key",
                            &err);
+        veil_audit_note_output(path);
     }
     if (st == VEIL_OK) {
         char fp[VEIL_FINGERPRINT_HEX], tfp[VEIL_FINGERPRINT_HEX];
@@ -197,13 +200,15 @@ const veil_cmd veil_cmd_threshold_keygen = {
     .example = "veil threshold keygen --parties 5 --threshold 3 --out-dir ceremony \\\n"
                "    --seal-to tax.ppk,health.ppk,edu.ppk,civil.ppk,social.ppk",
     .run = run,
+    .audited = 1,
 };
 
 enum { P_PUBLIC = 1, P_SECRET, P_FORCE };
 
 static const veil_opt party_opts[] = {
-    {"public", P_PUBLIC, "PUB", "where to write the public key (give it to the dealer)", 1},
-    {"secret", P_SECRET, "SEC", "where to write the secret key (mode 0600)", 1},
+    {"public", P_PUBLIC, "PUB", "where to write the public key (give it to the dealer)", 1,
+     VEIL_IO_OUT},
+    {"secret", P_SECRET, "SEC", "where to write the secret key (mode 0600)", 1, VEIL_IO_OUT},
     {"force", P_FORCE, NULL, "replace existing files", 0},
     {NULL, 0, NULL, NULL, 0},
 };
@@ -250,4 +255,5 @@ const veil_cmd veil_cmd_threshold_party_key = {
     .max_args = 0,
     .example = "veil threshold party-key --public tax.ppk --secret tax.psk",
     .run = run_party,
+    .audited = 1,
 };

@@ -37,6 +37,10 @@ extern const veil_cmd veil_cmd_party_init;
 extern const veil_cmd veil_cmd_party_show;
 extern const veil_cmd veil_cmd_sum_serve;
 extern const veil_cmd veil_cmd_sum_submit;
+extern const veil_cmd veil_cmd_audit_init;
+extern const veil_cmd veil_cmd_audit_show;
+extern const veil_cmd veil_cmd_audit_verify;
+extern const veil_cmd veil_cmd_audit_export;
 
 /* All commands in the order `veil --help` lists them; NULL-terminated. */
 extern const veil_cmd *const veil_commands[];

@@ -79,6 +79,9 @@ int main(int argc, char **argv)
     /* The command sees argv[0] = its last word, then its own arguments. */
     veil_cli_catch_signals();
     int rc = cmd->run(cmd, argc - words, argv + words);
+    /* An audited command's entry is appended once its exit code is known
+     * (a no-op when it has no audit log open: see cli_audit.c). */
+    rc = veil_cli_audit_end(cmd, rc);
     veil_cli_reraise();
     return rc;
 }
