@@ -6,7 +6,8 @@
 # which are printed beside the plaintext totals computed from the CSV files.
 # Then the same per-region totals again by secret sharing: the three
 # departments are also the compute parties of a secure sum over mutual TLS
-# on 127.0.0.1, and the bureau is the output party.
+# on 127.0.0.1, and the bureau is the output party. Every step is recorded
+# in a signed audit log, verified at the end.
 #
 #   bash scripts/demo.sh [ROWS]      (default 20000 rows per department)
 #
@@ -25,6 +26,12 @@ cd "$out"
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
+
+# Every command that touches personal data or keys appends a signed entry
+# to an audit log (docs/audit.md). The demo plays every party on one
+# machine, so it keeps one log for all of them.
+"$veil" audit init --dir audit --party demo-site >/dev/null
+export VEIL_AUDIT_DIR="$out/audit"
 
 step "1. Three departments hold records on overlapping sets of citizens (synthetic)"
 run "$veil" gen --department tax    --rows "$rows" --seed 2026 --out tax.csv
@@ -123,9 +130,14 @@ paste -d, regions.txt secure-sums.txt plain-sums.txt | while IFS=, read -r g a b
   printf '%-12s %22s %22s  %s\n' "$g" "$a" "$b" "$([ "$a" = "$b" ] && echo yes || echo NO)"
 done
 if cmp -s secure-sums.txt plain-sums.txt; then
-  printf '\nAll %s secure-sum totals match the plaintext exactly. Files are in %s\n' \
-    "$(wc -l <regions.txt)" "$out"
+  printf '\nAll %s secure-sum totals match the plaintext exactly.\n' "$(wc -l <regions.txt)"
 else
   echo "MISMATCH between secure-sum and plaintext totals" >&2
   exit 1
 fi
+
+step "8. The audit trail: every step above is in a signed, hash-chained log"
+printf '$ %s audit show | tail -n 8\n' "$veil"
+"$veil" audit show | tail -n 8
+run "$veil" audit verify
+printf '\nFiles are in %s\n' "$out"

@@ -272,7 +272,7 @@ assert d["head"]["seq"] == n - 1
 for e in d["entries"]:
     assert len(bytes.fromhex(e["signature_hex"])) == 64, e
     assert len(base64.b64decode(e["entry_base64"])) > 0, e
-    assert e["signature_over_entry_bytes"] is True, e
+    assert e["signature_verifies"] is True, e
     assert "operation" in e and "hash" in e
 PY
 if v audit export --out bundle.json 2> err.txt; then fail "export replaced a bundle"; fi

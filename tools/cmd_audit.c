@@ -500,8 +500,18 @@ static int export_one(void *ctx, const veil_audit_entry *e)
             json_object_set_new(o, "entry_base64", json_string(b64));
         }
         json_object_set_new(o, "signature_hex", json_string(sh));
-        json_object_set_new(o, "signature_over_entry_bytes",
-                            json_boolean(crypto_sign_verify_detached(sig, ent, elen, c->pub) == 0));
+        /* The signed message is the domain text with its NUL, then the
+         * entry bytes (docs/audit.md); an auditor recomputes this check. */
+        size_t dlen = sizeof VEIL_AUDIT_SIG_DOMAIN;
+        uint8_t *msg = malloc(dlen + elen);
+        int ok = 0;
+        if (msg != NULL) {
+            memcpy(msg, VEIL_AUDIT_SIG_DOMAIN, dlen);
+            memcpy(msg + dlen, ent, elen);
+            ok = crypto_sign_verify_detached(sig, msg, dlen + elen, c->pub) == 0;
+            free(msg);
+        }
+        json_object_set_new(o, "signature_verifies", json_boolean(ok));
         free(b64);
     }
     char *rb = o ? malloc(sodium_base64_ENCODED_LEN(rlen, sodium_base64_VARIANT_ORIGINAL)) : NULL;
@@ -587,9 +597,10 @@ static int run_export(const veil_cmd *cmd, int argc, char **argv)
             "party", rep.party, "public_key", pub, "key_source",
             src.pub_path ? src.pub_path : "log header", "count", (json_int_t)rep.entries, "head",
             "seq", (json_int_t)rep.head_seq, "hash", hh, "verify",
-            "each entry_base64 is the signed entry (a protobuf AuditEntry); signature_hex is its "
-            "Ed25519 signature under public_key; record_base64 is the stored AuditRecord, and "
-            "hash is BLAKE2b-256 over the record as stored (docs/audit.md)",
+            "each entry_base64 is an entry (a protobuf AuditEntry); signature_hex is the Ed25519 "
+            "signature under public_key of the 14 bytes 'veil-audit-v1' plus a NUL byte followed "
+            "by those entry bytes; record_base64 is the stored AuditRecord, and hash is "
+            "BLAKE2b-256 over the record as stored, with its two length fields (docs/audit.md)",
             "entries", c.entries);
         if (root == NULL)
             st = veil_err_set(&err, VEIL_ERR_NOMEM, "out of memory");

@@ -43,6 +43,9 @@ extern "C" {
 #define VEIL_AUDIT_PUB_BYTES    32 /* Ed25519 public key */
 #define VEIL_AUDIT_DIGEST_BYTES 32 /* BLAKE2b-256 */
 #define VEIL_AUDIT_PARTY_MAX    64
+/* Each entry's Ed25519 signature is over these 14 bytes (the text and its
+ * NUL) followed by the packed AuditEntry. */
+#define VEIL_AUDIT_SIG_DOMAIN   "veil-audit-v1"
 #define VEIL_AUDIT_RECORD_MAX   (1u << 20) /* bytes of one record */
 
 /* Creates dir (mode 0700; an existing empty dir is fine) with audit.key,
