@@ -87,8 +87,11 @@ static void note_parties(const veil_sum_session *s, const veil_sum_outcome *o)
     veil_audit_note("session_id", "%s", s->id);
     note_party_list("inputs_included", s, o->inputs, VEIL_SUM_INCLUDED);
     note_party_list("inputs_dropped", s, o->inputs, VEIL_SUM_DROPPED);
+    if (!o->have_sums)
+        return; /* a compute party: it does not learn who else computed */
     note_party_list("compute_used", s, o->computes, VEIL_SUM_USED);
     note_party_list("compute_excluded", s, o->computes, VEIL_SUM_EXCLUDED);
+    note_party_list("compute_dropped", s, o->computes, VEIL_SUM_DROPPED);
 }
 
 static veil_status write_sums(FILE *f, const veil_sum_session *s, const veil_sum_outcome *o,
