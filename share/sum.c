@@ -105,8 +105,9 @@ static const char *msg_name(uint32_t type)
 }
 
 /* Receives a message of type `want` and unpacks it. */
-static veil_status recv_msg(veil_conn *c, uint32_t want, const ProtobufCMessageDescriptor *desc,
-                            ProtobufCMessage **out, veil_err *err)
+static veil_status recv_msg(const veil_sum_hooks *h, veil_conn *c, uint32_t want,
+                            const ProtobufCMessageDescriptor *desc, ProtobufCMessage **out,
+                            veil_err *err)
 {
     uint32_t type;
     uint8_t *buf = NULL;
@@ -115,6 +116,8 @@ static veil_status recv_msg(veil_conn *c, uint32_t want, const ProtobufCMessageD
     veil_status st = veil_conn_recv(c, &type, &buf, &len, err);
     if (st != VEIL_OK)
         return st;
+    if (h != NULL && h->message != NULL)
+        h->message(h->ctx, veil_conn_peer(c), type, buf, len);
     if (type != want) {
         free(buf);
         return veil_err_set(err, VEIL_ERR_INPUT, "%s: sent a %s (type %u) where a %s was expected",
@@ -151,10 +154,11 @@ static veil_status send_ack(veil_conn *c, const char *error, veil_err *err)
 
 /* Waits for the peer's acknowledgement; a refusal is VEIL_ERR_INPUT with
  * the peer's reason. */
-static veil_status expect_ack(veil_conn *c, const char *what, veil_err *err)
+static veil_status expect_ack(const veil_sum_hooks *h, veil_conn *c, const char *what,
+                              veil_err *err)
 {
     ProtobufCMessage *m;
-    veil_status st = recv_msg(c, MSG_ACK, &veil__sum_ack__descriptor, &m, err);
+    veil_status st = recv_msg(h, c, MSG_ACK, &veil__sum_ack__descriptor, &m, err);
     if (st != VEIL_OK)
         return st;
     Veil__SumAck *ack = (Veil__SumAck *)m;
@@ -167,16 +171,16 @@ static veil_status expect_ack(veil_conn *c, const char *what, veil_err *err)
     return st;
 }
 
-static veil_status send_hello(veil_conn *c, const veil_sum_session *s, uint32_t purpose,
-                              veil_err *err)
+static veil_status send_hello(const veil_sum_hooks *h, veil_conn *c, const veil_sum_session *s,
+                              uint32_t purpose, veil_err *err)
 {
-    Veil__SumHello h = VEIL__SUM_HELLO__INIT;
-    h.version = 1;
-    h.session_digest.data = (uint8_t *)s->digest;
-    h.session_digest.len = sizeof s->digest;
-    h.purpose = purpose;
-    veil_status st = send_msg(c, MSG_HELLO, &h.base, err);
-    return st == VEIL_OK ? expect_ack(c, "the session", err) : st;
+    Veil__SumHello hello = VEIL__SUM_HELLO__INIT;
+    hello.version = 1;
+    hello.session_digest.data = (uint8_t *)s->digest;
+    hello.session_digest.len = sizeof s->digest;
+    hello.purpose = purpose;
+    veil_status st = send_msg(c, MSG_HELLO, &hello.base, err);
+    return st == VEIL_OK ? expect_ack(h, c, "the session", err) : st;
 }
 
 /* Sends values[0..len) in chunks. */
@@ -199,14 +203,15 @@ static veil_status send_done(veil_conn *c, uint64_t elements, veil_err *err)
 }
 
 /* Receives `length` elements in chunks, then Done, into *out (malloc'd). */
-static veil_status recv_vector(veil_conn *c, uint64_t length, veil_fe **out, veil_err *err)
+static veil_status recv_vector(const veil_sum_hooks *h, veil_conn *c, uint64_t length,
+                               veil_fe **out, veil_err *err)
 {
     veil_fe *v = malloc((size_t)length * sizeof *v);
     uint64_t got = 0;
     veil_status st = v == NULL ? veil_err_set(err, VEIL_ERR_NOMEM, "out of memory") : VEIL_OK;
     while (st == VEIL_OK && got < length) {
         ProtobufCMessage *m;
-        st = recv_msg(c, MSG_CHUNK, &veil__sum_chunk__descriptor, &m, err);
+        st = recv_msg(h, c, MSG_CHUNK, &veil__sum_chunk__descriptor, &m, err);
         if (st != VEIL_OK)
             break;
         Veil__SumChunk *ch = (Veil__SumChunk *)m;
@@ -232,7 +237,7 @@ static veil_status recv_vector(veil_conn *c, uint64_t length, veil_fe **out, vei
     }
     if (st == VEIL_OK) {
         ProtobufCMessage *m;
-        st = recv_msg(c, MSG_DONE, &veil__sum_done__descriptor, &m, err);
+        st = recv_msg(h, c, MSG_DONE, &veil__sum_done__descriptor, &m, err);
         if (st == VEIL_OK && ((Veil__SumDone *)m)->elements != length)
             st = veil_err_set(err, VEIL_ERR_INPUT, "%s: says it sent %llu elements, received %llu",
                               veil_conn_peer(c), (unsigned long long)((Veil__SumDone *)m)->elements,
@@ -328,7 +333,7 @@ veil_status veil_sum_submit(const veil_sum_session *s, const char *identity_dir,
         if (ps == VEIL_OK)
             ps = connect_retry(net, peer, now_s() + s->connect_timeout, hooks, &conns[k], &perr[k]);
         if (ps == VEIL_OK)
-            ps = send_hello(conns[k], s, PURPOSE_INPUT, &perr[k]);
+            ps = send_hello(hooks, conns[k], s, PURPOSE_INPUT, &perr[k]);
         if (ps == VEIL_OK) {
             Veil__SumShareHeader h = VEIL__SUM_SHARE_HEADER__INIT;
             h.length = s->length;
@@ -377,7 +382,7 @@ veil_status veil_sum_submit(const veil_sum_session *s, const char *identity_dir,
             continue;
         veil_status ps = send_done(conns[k], seeded[k] ? 0 : s->length, &perr[k]);
         if (ps == VEIL_OK)
-            ps = expect_ack(conns[k], "the shares", &perr[k]);
+            ps = expect_ack(hooks, conns[k], "the shares", &perr[k]);
         if (ps == VEIL_OK)
             accepted++;
         else
@@ -525,7 +530,7 @@ static veil_status serve_input(server *sv, veil_conn *c, const veil_sum_party *p
     uint8_t seed[VEIL_SHARE_SEED];
     int has_seed = 0;
     if (st == VEIL_OK)
-        st = recv_msg(c, MSG_SHARE_HEADER, &veil__sum_share_header__descriptor, &m, err);
+        st = recv_msg(sv->hooks, c, MSG_SHARE_HEADER, &veil__sum_share_header__descriptor, &m, err);
     if (st == VEIL_OK) {
         Veil__SumShareHeader *h = (Veil__SumShareHeader *)m;
         if (h->length != s->length)
@@ -543,10 +548,10 @@ static veil_status serve_input(server *sv, veil_conn *c, const veil_sum_party *p
         protobuf_c_message_free_unpacked(m, NULL);
     }
     if (st == VEIL_OK && !has_seed)
-        st = recv_vector(c, s->length, &vec, err);
+        st = recv_vector(sv->hooks, c, s->length, &vec, err);
     if (st == VEIL_OK && has_seed) {
         ProtobufCMessage *d;
-        st = recv_msg(c, MSG_DONE, &veil__sum_done__descriptor, &d, err);
+        st = recv_msg(sv->hooks, c, MSG_DONE, &veil__sum_done__descriptor, &d, err);
         if (st == VEIL_OK && ((Veil__SumDone *)d)->elements != 0)
             st = veil_err_set(err, VEIL_ERR_INPUT, "%s: sent a seed and then elements", peer->id);
         if (d != NULL)
@@ -588,7 +593,8 @@ static veil_status serve_result(server *sv, veil_conn *c, const veil_sum_party *
     if (set == NULL)
         st = veil_err_set(err, VEIL_ERR_NOMEM, "out of memory");
     if (st == VEIL_OK)
-        st = recv_msg(c, MSG_RESULT_HEADER, &veil__sum_result_header__descriptor, &m, err);
+        st = recv_msg(sv->hooks, c, MSG_RESULT_HEADER, &veil__sum_result_header__descriptor, &m,
+                      err);
     if (st == VEIL_OK) {
         Veil__SumResultHeader *h = (Veil__SumResultHeader *)m;
         if (h->length != s->length)
@@ -612,7 +618,7 @@ static veil_status serve_result(server *sv, veil_conn *c, const veil_sum_party *
         protobuf_c_message_free_unpacked(m, NULL);
     }
     if (st == VEIL_OK)
-        st = recv_vector(c, s->length, &vec, err);
+        st = recv_vector(sv->hooks, c, s->length, &vec, err);
     pthread_mutex_lock(&sv->mu);
     if (st == VEIL_OK && sv->results_closed)
         st = veil_err_set(err, VEIL_ERR_INPUT, "%s: result arrived after the deadline", peer->id);
@@ -651,7 +657,7 @@ static void *worker_main(void *arg)
         return NULL;
     }
     const veil_sum_party *peer = veil_sum_session_find(s, veil_conn_peer(c));
-    st = recv_msg(c, MSG_HELLO, &veil__sum_hello__descriptor, &m, &err);
+    st = recv_msg(sv->hooks, c, MSG_HELLO, &veil__sum_hello__descriptor, &m, &err);
     if (st == VEIL_OK && peer == NULL)
         st = veil_err_set(&err, VEIL_ERR_INTERNAL, "%s: authenticated but not in the session",
                           veil_conn_peer(c));
@@ -783,7 +789,7 @@ static veil_status deliver(server *sv, double deadline, veil_err *err)
     if (st == VEIL_OK)
         st = connect_retry(sv->net, out_id, deadline, sv->hooks, &c, err);
     if (st == VEIL_OK)
-        st = send_hello(c, s, PURPOSE_RESULT, err);
+        st = send_hello(sv->hooks, c, s, PURPOSE_RESULT, err);
     if (st == VEIL_OK)
         st = send_msg(c, MSG_RESULT_HEADER, &h.base, err);
     for (uint64_t off = 0; st == VEIL_OK && off < s->length; off += CHUNK_ELEMS) {
@@ -793,7 +799,7 @@ static veil_status deliver(server *sv, double deadline, veil_err *err)
     if (st == VEIL_OK)
         st = send_done(c, s->length, err);
     if (st == VEIL_OK)
-        st = expect_ack(c, "the result", err);
+        st = expect_ack(sv->hooks, c, "the result", err);
     veil_conn_close(c);
     free(names);
     free(scratch);

@@ -75,6 +75,11 @@ typedef struct {
     void (*progress)(void *ctx, uint64_t done, uint64_t total);
     int (*stop)(void *ctx);
     void *ctx;
+    /* Every protocol message this party receives, as the application
+     * layer sees it (inside TLS): for tracing, and for the tests that
+     * check what each party learns. May be called from several threads
+     * at once. */
+    void (*message)(void *ctx, const char *peer, uint32_t type, const uint8_t *payload, size_t len);
 } veil_sum_hooks;
 
 /* Per-party outcome, indexed like session->parties. */
