@@ -377,6 +377,47 @@ static void test_keygen_writes_pair_and_refuses_overwrite(void)
     CU_ASSERT_EQUAL(leftovers(), 0);
 }
 
+/* Output to a FIFO (or a device such as /dev/null) is written straight
+ * through and never replaced by a rename; files veil must replace
+ * atomically (keys) refuse such a target. A FIFO stands in for /dev/null so
+ * a failure cannot damage the machine. */
+static void test_output_to_fifo_is_written_through(void)
+{
+    unlink("out.fifo");
+    CU_ASSERT_EQUAL_FATAL(mkfifo("out.fifo", 0600), 0);
+    pid_t reader = fork();
+    CU_ASSERT_FATAL(reader >= 0);
+    if (reader == 0) {
+        alarm(30);
+        int in = open("out.fifo", O_RDONLY);
+        int out = open("fifo.copy", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        char buf[4096];
+        ssize_t n;
+        while (in >= 0 && out >= 0 && (n = read(in, buf, sizeof buf)) > 0)
+            if (write(out, buf, (size_t)n) != n)
+                _exit(1);
+        _exit(0);
+    }
+    EXPECT(0, "gen", "--department", "tax", "--rows", "50", "--seed", "3", "--out", "out.fifo");
+    int status = -1;
+    CU_ASSERT_EQUAL(waitpid(reader, &status, 0), reader);
+    EXPECT(0, "gen", "--department", "tax", "--rows", "50", "--seed", "3", "--out", "direct.csv");
+    char *via = slurp("fifo.copy"), *direct = slurp("direct.csv");
+    CU_ASSERT(via != NULL && direct != NULL && strlen(direct) > 0 && strcmp(via, direct) == 0);
+    free(via);
+    free(direct);
+    struct stat sb;
+    CU_ASSERT(lstat("out.fifo", &sb) == 0 && S_ISFIFO(sb.st_mode));
+    EXPECT(2, "keygen", "--public", "out.fifo", "--private", "fifo.key", "--force", "--textbook");
+    CU_ASSERT(has(g_err, "out.fifo exists and is not a regular file"));
+    CU_ASSERT(lstat("out.fifo", &sb) == 0 && S_ISFIFO(sb.st_mode));
+    CU_ASSERT(!exists("fifo.key"));
+    unlink("out.fifo");
+    unlink("fifo.copy");
+    unlink("direct.csv");
+    CU_ASSERT_EQUAL(leftovers(), 0);
+}
+
 static void test_key_show_sealed_needs_no_passphrase(void)
 {
     EXPECT(0, "key", "show", "k2.key");
@@ -757,6 +798,8 @@ int main(void)
     CU_add_test(s, "bad CSV is input error and writes nothing",
                 test_bad_csv_is_input_error_and_writes_nothing);
     CU_add_test(s, "passphrases", test_passphrases);
+    CU_add_test(s, "output to a FIFO is written through, never replaced",
+                test_output_to_fifo_is_written_through);
     CU_add_test(s, "wrong key names both fingerprints", test_wrong_key_names_both_fingerprints);
     CU_add_test(s, "truncated column file", test_truncated_column_file);
     CU_add_test(s, "phe key round trip", test_phe_key_round_trip);

@@ -469,9 +469,20 @@ void veil_cli_free_secret(char *buf, size_t len)
     free(buf);
 }
 
+/* 1 when path names an existing device, FIFO or socket: output to it is
+ * written straight through (/dev/null, /dev/stdout, a pipe), never
+ * replaced. */
+static int is_special(const char *path)
+{
+    struct stat sb;
+    return path != NULL && stat(path, &sb) == 0 && !S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode);
+}
+
 veil_status veil_cli_check_new(const char *path, int force, veil_err *err)
 {
     struct stat sb;
+    if (is_special(path))
+        return VEIL_OK;
     if (!force && lstat(path, &sb) == 0)
         return veil_err_set(err, VEIL_ERR_USAGE, "%s already exists; use --force to replace it",
                             path);
@@ -534,6 +545,21 @@ veil_status veil_out_open(veil_outfile **out, const char *path, mode_t mode, vei
         return VEIL_OK;
     }
     veil_status st = VEIL_OK;
+    if (is_special(path)) {
+        /* Written straight through: a device or pipe cannot be replaced
+         * by a rename (and must not be). */
+        o->path = strdup(path);
+        o->fp = o->path != NULL ? fopen(path, "w") : NULL;
+        if (o->fp == NULL) {
+            st = o->path == NULL ? veil_err_set(err, VEIL_ERR_NOMEM, "out of memory")
+                                 : veil_err_set(err, VEIL_ERR_IO, "%s: %s", path, strerror(errno));
+            free(o->path);
+            free(o);
+            return st;
+        }
+        *out = o;
+        return VEIL_OK;
+    }
     size_t len = strlen(path);
     o->path = strdup(path);
     o->tmp = malloc(len + sizeof ".tmp.XXXXXX");
@@ -597,6 +623,13 @@ veil_status veil_out_commit(veil_outfile *o, veil_err *err)
         free(o);
         return st;
     }
+    if (o->tmp == NULL) { /* a device or pipe, written straight through */
+        if (fclose(o->fp) != 0 && st == VEIL_OK)
+            st = veil_err_set(err, VEIL_ERR_IO, "%s: close failed: %s", name, strerror(errno));
+        free(o->path);
+        free(o);
+        return st;
+    }
     if (st == VEIL_OK && fsync(fileno(o->fp)) != 0)
         st = veil_err_set(err, VEIL_ERR_IO, "%s: fsync failed: %s", name, strerror(errno));
     if (fclose(o->fp) != 0 && st == VEIL_OK)
@@ -619,7 +652,8 @@ void veil_out_abort(veil_outfile *o)
         return;
     if (o->path != NULL) {
         fclose(o->fp);
-        unlink(o->tmp);
+        if (o->tmp != NULL)
+            unlink(o->tmp);
         free(o->tmp);
         free(o->path);
     } else {
