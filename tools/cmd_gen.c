@@ -6,7 +6,12 @@
  * with a fixed probability decided by (seed, department, j), so files of
  * different departments made with the same seed overlap partially and agree
  * on every shared citizen. Amounts are drawn per (seed, department, j), so a
- * file's rows do not depend on how many rows were asked for. */
+ * file's rows do not depend on how many rows were asked for.
+ *
+ * Education has no amount: its level comes from a latent that mixes the
+ * citizen's tax income draw (recomputed here, never redrawn) with the
+ * education stream's own noise and a birth-cohort shift, so mean income
+ * rises with level across files joined on resident_id (see edu_level). */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -38,8 +43,10 @@ static const struct {
     {"tax", "refund", 0.80},
     {"social", "benefit", 0.70},
     {"health", "reimbursement", 0.60},
+    {"education", NULL, 0.75}, /* level and graduation year, no amount */
 };
-#define NDEPTS (sizeof departments / sizeof departments[0])
+#define NDEPTS         (sizeof departments / sizeof departments[0])
+#define DEPT_EDUCATION 3
 
 /* splitmix64: a fast, well-mixed, reproducible generator for synthetic
  * data (not for secrets). */
@@ -146,7 +153,8 @@ void veil_gen_citizen(veil_gen_person *p, uint64_t seed, uint64_t j)
     p->male = (seqn % 2) == 1;
 }
 
-/* Amount in cents for department d and citizen j. */
+/* Amount in cents for department d and citizen j. The first normal of the
+ * stream is the (log) income; edu_level re-reads tax's, so it comes first. */
 static long long amount_cents(size_t d, uint64_t seed, uint64_t j, int age, double *income)
 {
     rng r = rng_for(seed, 0xA0 + d, j);
@@ -178,6 +186,46 @@ static long long amount_cents(size_t d, uint64_t seed, uint64_t j, int age, doub
     return llround(x * 100.0);
 }
 
+/* The seven levels in order, with the typical age at graduation. */
+static const struct {
+    const char *name;
+    int age;
+} levels[] = {
+    {"primary", 12},  {"junior_secondary", 15}, {"senior_secondary", 18}, {"vocational", 21},
+    {"bachelor", 22}, {"master", 25},           {"doctorate", 29},
+};
+#define NLEVELS (sizeof levels / sizeof levels[0])
+
+/* Latent thresholds: standard normal quantiles of 25, 60, 77, 87, 97 and
+ * 99.5 %, i.e. the level shares of the 1975 cohort. */
+static const double level_cut[NLEVELS - 1] = {-0.674, 0.253, 0.739, 1.126, 1.881, 2.576};
+
+/* Highest level (index into levels) and its graduation year for citizen j.
+ * latent = 0.7 z + 0.714 e + 0.045 (birth_year - 1975), where z is the
+ * standard normal behind the citizen's tax income (income = exp(11 + 0.6 z),
+ * the first draw of tax's amount stream) and e an independent normal of the
+ * education stream. So corr(latent, log income) is 0.7 within a cohort,
+ * the whole population included (tax's income exists for every citizen
+ * whether or not tax's file lists them), and a cohort born 20 years later
+ * sits 0.9 standard deviations higher. A citizen cannot have finished a
+ * level older than their age at the end of 2025; graduation is at the
+ * typical age plus 0 to 2 years' delay, never after 2025. */
+static size_t edu_level(uint64_t seed, uint64_t j, int birth_year, int *graduation_year)
+{
+    rng t = rng_for(seed, 0xA0, j);
+    double z = rng_normal(&t);
+    rng r = rng_for(seed, 0xA0 + DEPT_EDUCATION, j);
+    double latent = 0.7 * z + 0.714 * rng_normal(&r) + 0.045 * (birth_year - 1975);
+    size_t l = 0;
+    while (l < NLEVELS - 1 && latent >= level_cut[l])
+        l++;
+    while (l > 0 && birth_year + levels[l].age > 2025)
+        l--;
+    int y = birth_year + levels[l].age + (int)(rng_next(&r) % 3);
+    *graduation_year = y > 2025 ? 2025 : y;
+    return l;
+}
+
 static int in_department(size_t d, uint64_t seed, uint64_t j)
 {
     rng r = rng_for(seed, 0xD0 + d, j);
@@ -204,7 +252,8 @@ static int run_gen(const veil_cmd *cmd, int argc, char **argv)
             d = i;
     if (d == NDEPTS) {
         rc = veil_cli_fail(cmd, VEIL_ERR_USAGE,
-                           "--department must be tax, social or health, not '%s'", a.val[OPT_DEPT]);
+                           "--department must be tax, social, health or education, not '%s'",
+                           a.val[OPT_DEPT]);
         goto done;
     }
     unsigned rows = 0, seed = 1;
@@ -217,14 +266,25 @@ static int run_gen(const veil_cmd *cmd, int argc, char **argv)
         goto done;
     }
     FILE *f = veil_out_fp(out);
-    fprintf(f, "resident_id,region,sex,birth_year,%s%s\n", d == 0 ? "income," : "",
-            departments[d].column);
+    if (d == DEPT_EDUCATION)
+        fputs("resident_id,region,sex,birth_year,level,graduation_year\n", f);
+    else
+        fprintf(f, "resident_id,region,sex,birth_year,%s%s\n", d == 0 ? "income," : "",
+                departments[d].column);
     unsigned written = 0;
     for (uint64_t j = 0; written < rows; j++) {
         if (!in_department(d, seed, j))
             continue;
         veil_gen_person p;
         veil_gen_citizen(&p, seed, j);
+        if (d == DEPT_EDUCATION) {
+            int grad;
+            size_t l = edu_level(seed, j, p.birth_year, &grad);
+            fprintf(f, "%s,%s,%s,%d,%s,%d\n", p.id, p.region, p.male ? "M" : "F", p.birth_year,
+                    levels[l].name, grad);
+            written++;
+            continue;
+        }
         double income;
         long long c = amount_cents(d, seed, j, 2026 - p.birth_year, &income);
         fprintf(f, "%s,%s,%s,%d,", p.id, p.region, p.male ? "M" : "F", p.birth_year);
@@ -257,7 +317,7 @@ done:
 }
 
 static const veil_opt gen_opts[] = {
-    {"department", OPT_DEPT, "NAME", "tax, social or health", 1},
+    {"department", OPT_DEPT, "NAME", "tax, social, health or education", 1},
     {"rows", OPT_ROWS, "N", "number of records (1 to 100000000)", 1},
     {"seed", OPT_SEED, "S", "random seed (default 1); the same seed gives the same citizens", 0},
     {"out", OPT_OUT, "FILE", "output CSV (default: standard output)", 0},
@@ -268,16 +328,24 @@ static const veil_opt gen_opts[] = {
 const veil_cmd veil_cmd_gen = {
     .name = "gen",
     .summary = "Generate synthetic department records (CSV) for demos and tests.",
-    .synopsis = "--department tax|social|health --rows N [--seed S] [--out FILE]",
+    .synopsis = "--department tax|social|health|education --rows N [--seed S] [--out FILE]",
     .description =
         "Writes reproducible synthetic citizen records for one department: resident_id (a "
         "valid 18-character resident ID with its GB 11643 check digit), region, sex, "
         "birth_year, and the department's amount column at scale 2: tax has income and "
         "refund (negative: additional tax due), social has benefit, health has "
-        "reimbursement. Negative amounts occur in every department.\n\n"
+        "reimbursement. Negative amounts occur in every money column. Education has no "
+        "amount: level (primary, junior_secondary, senior_secondary, vocational, bachelor, "
+        "master or doctorate: the highest finished) and graduation_year (birth year plus the "
+        "level's typical age of 12, 15, 18, 21, 22, 25 or 29, plus 0 to 2 years, at most "
+        "2025).\n\n"
         "Departments made with the same seed share citizens: tax knows about 80%, social "
-        "70% and health 60% of one population, and a citizen has the same ID, region, sex "
-        "and birth year in every file. The data is synthetic; no real person is described.",
+        "70%, health 60% and education 75% of one population, and a citizen has the same "
+        "ID, region, sex and birth year in every file. Later birth cohorts are more "
+        "educated, and education is correlated with tax income: the level comes from a "
+        "latent whose correlation with the citizen's log income is 0.7 within a birth "
+        "cohort, so mean income rises with level when the files are joined on resident_id. "
+        "The data is synthetic; no real person is described.",
     .opts = gen_opts,
     .min_args = 0,
     .max_args = 0,
