@@ -172,10 +172,10 @@ veil_status veil_atomic_open(veil_atomic_file **out, const char *path, mode_t mo
     *out = NULL;
     static const char suffix[] = ".tmp.XXXXXX";
     /* The rename at commit would replace whatever is at path: refuse a
-     * device, FIFO or directory there (`--out /dev/null --force` must not
+     * device, FIFO or socket there (`--out /dev/null --force` must not
      * turn /dev/null into a regular file). */
     struct stat sb;
-    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode))
         return veil_err_set(err, VEIL_ERR_USAGE,
                             "%s exists and is not a regular file; veil writes this file by "
                             "replacing it, so give the path of a regular file",
