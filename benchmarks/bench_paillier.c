@@ -30,6 +30,8 @@ int veil_bench_deid(unsigned long rows);                    /* bench_deid.c */
 int veil_bench_anon(const char *dir);                       /* bench_deid_anon.c */
 int veil_bench_threshold(int full, double seconds);         /* bench_threshold.c */
 int veil_bench_sum(uint64_t max_len, const char *csv_path); /* bench_sum.c */
+int veil_bench_psi(double seconds, unsigned threads, size_t items, const char *csv_path,
+                   const char *json_path); /* bench_psi.c */
 
 #define MAX_BITS_LIST 8
 #define MAX_ROWS      256
@@ -46,6 +48,8 @@ typedef struct {
     const char *json_path;
     int threshold; /* --threshold: run bench_threshold.c instead */
     uint64_t sum;  /* --sum[=MAX]: run bench_sum.c up to MAX elements instead */
+    int psi;       /* --psi: run bench_psi.c instead */
+    size_t batch;  /* --batch as given (0: the mode's default) */
 } bench_opts;
 
 /* One line of the result table. ops counts single operations (values, for
@@ -665,6 +669,10 @@ static void usage(FILE *f)
           "  --sum[=MAX]    only secure sums over TLS on 127.0.0.1: 10^4 .. MAX elements\n"
           "                 (a power of ten, default 10^7), 3, 5, 7 compute parties;\n"
           "                 --csv FILE also writes the rows as CSV\n"
+          "  --psi          only the private-join group operations (ristretto255): hash+blind,\n"
+          "                 blind, ElGamal tag encrypt/re-randomize/decrypt, 1 and all threads,\n"
+          "                 and the 65536-tag table; --batch N elements per call (default\n"
+          "                 1024), --seconds, --threads, --csv, --json apply\n"
           "  --help         show this help\n",
           f);
 }
@@ -705,13 +713,21 @@ static void parse_bits(bench_opts *o, const char *arg)
 static void parse_options(bench_opts *o, int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"quick", no_argument, NULL, 'q'},         {"full", no_argument, NULL, 'f'},
-        {"bits", required_argument, NULL, 'b'},    {"seconds", required_argument, NULL, 's'},
-        {"threads", required_argument, NULL, 't'}, {"batch", required_argument, NULL, 'n'},
-        {"csv", required_argument, NULL, 'c'},     {"json", required_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},          {"deid", no_argument, NULL, 'D'},
-        {"threshold", no_argument, NULL, 'T'},     {"anon", optional_argument, NULL, 'A'},
-        {"sum", optional_argument, NULL, 'S'},     {NULL, 0, NULL, 0},
+        {"quick", no_argument, NULL, 'q'},
+        {"full", no_argument, NULL, 'f'},
+        {"bits", required_argument, NULL, 'b'},
+        {"seconds", required_argument, NULL, 's'},
+        {"threads", required_argument, NULL, 't'},
+        {"batch", required_argument, NULL, 'n'},
+        {"csv", required_argument, NULL, 'c'},
+        {"json", required_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {"deid", no_argument, NULL, 'D'},
+        {"threshold", no_argument, NULL, 'T'},
+        {"anon", optional_argument, NULL, 'A'},
+        {"sum", optional_argument, NULL, 'S'},
+        {"psi", no_argument, NULL, 'P'},
+        {NULL, 0, NULL, 0},
     };
     double seconds = 0;
     unsigned long threads = 0, batch = 0;
@@ -745,6 +761,7 @@ static void parse_options(bench_opts *o, int argc, char **argv)
         case 'c': o->csv_path = optarg; break;
         case 'j': o->json_path = optarg; break;
         case 'T': o->threshold = 1; break;
+        case 'P': o->psi = 1; break;
         case 'S': {
             unsigned long max = 10000000;
             if (optarg != NULL && parse_ulong(optarg, 10000, 100000000, &max) != 0)
@@ -763,6 +780,7 @@ static void parse_options(bench_opts *o, int argc, char **argv)
     o->seconds = seconds > 0 ? seconds : (o->full ? 2.0 : 0.5);
     o->keygen_keys = o->full ? 10 : 3;
     o->batch_items = batch > 0 ? batch : (o->full ? 256 : 64);
+    o->batch = batch;
     o->threads = threads > 0 ? (unsigned)threads : veil_cpu_count();
 }
 
@@ -781,6 +799,9 @@ int main(int argc, char **argv)
         return veil_bench_threshold(opts.full, opts.seconds);
     if (opts.sum)
         return veil_bench_sum(opts.sum, opts.csv_path);
+    if (opts.psi)
+        return veil_bench_psi(opts.seconds, opts.threads, opts.batch > 0 ? opts.batch : 1024,
+                              opts.csv_path, opts.json_path);
     if (opts.csv_path != NULL)
         probe_writable(opts.csv_path);
     if (opts.json_path != NULL)
