@@ -775,6 +775,49 @@ static void test_phe_ciphertext_round_trip_and_overflow(void)
     CU_ASSERT_EQUAL(leftovers(), 0);
 }
 
+/* ---- ledger ---- */
+
+static void test_ledger_init_and_show(void)
+{
+    EXPECT(0, "ledger", "init", "--dataset", "tax", "--budget", "1", "--out", "tax.ledger");
+    CU_ASSERT(same(g_out, "wrote tax.ledger (dataset tax, budget 1, mode 0600)\n"));
+    struct stat sb;
+    CU_ASSERT_EQUAL(stat("tax.ledger", &sb), 0);
+    CU_ASSERT_EQUAL(sb.st_mode & 0777, 0600);
+    EXPECT(0, "ledger", "show", "tax.ledger");
+    CU_ASSERT(same(g_out, "dataset:   tax\nbudget:    1\nspent:     0\nremaining: 1\n"
+                          "spends:    0\n"));
+    EXPECT(0, "ledger", "show", "--json", "tax.ledger");
+    CU_ASSERT(has(g_out, "\"remaining\": \"1\""));
+    /* An existing ledger is kept without --force. */
+    EXPECT(2, "ledger", "init", "--dataset", "tax", "--budget", "2", "--out", "tax.ledger");
+    CU_ASSERT(same(g_err, "veil ledger init: error: tax.ledger already exists; use --force to "
+                          "replace it (its spends are lost)\nTry 'veil ledger init --help'.\n"));
+    EXPECT(0, "ledger", "init", "--dataset", "tax", "--budget", "2.5", "--out", "tax.ledger",
+           "--force");
+    EXPECT(0, "ledger", "show", "tax.ledger");
+    CU_ASSERT(has(g_out, "budget:    2.5\n"));
+    /* Bad budgets are usage errors and write nothing. */
+    EXPECT(2, "ledger", "init", "--dataset", "tax", "--budget", "0", "--out", "zero.ledger");
+    CU_ASSERT(has(g_err, "veil ledger init: error: the budget must be greater than 0"));
+    EXPECT(2, "ledger", "init", "--dataset", "tax", "--budget", "0.1234567", "--out",
+           "zero.ledger");
+    CU_ASSERT(has(g_err, "--budget: epsilon '0.1234567' has more than 6 decimal places"));
+    EXPECT(2, "ledger", "init", "--dataset", "tax office", "--budget", "1", "--out", "zero.ledger");
+    CU_ASSERT(has(g_err, "dataset 'tax office' must be 1 to 64 of A-Z a-z 0-9 . _ -"));
+    CU_ASSERT(!exists("zero.ledger"));
+    /* A malformed or group-readable ledger is refused by show. */
+    spit("bad.ledger", "{\"format\":\"veil-ledger-v1\",\"dataset\":\"tax\",\"budget\":\"1\","
+                       "\"spends\":[],\"x\":1}");
+    chmod("bad.ledger", 0600);
+    EXPECT(3, "ledger", "show", "bad.ledger");
+    CU_ASSERT(has(g_err, "veil ledger show: error: bad.ledger: \"x\": unknown field"));
+    chmod("tax.ledger", 0644);
+    EXPECT(2, "ledger", "show", "tax.ledger");
+    CU_ASSERT(has(g_err, "run chmod 600 tax.ledger"));
+    CU_ASSERT_EQUAL(leftovers(), 0);
+}
+
 int main(void)
 {
     if (CU_initialize_registry() != CUE_SUCCESS)
@@ -805,6 +848,7 @@ int main(void)
     CU_add_test(s, "phe key round trip", test_phe_key_round_trip);
     CU_add_test(s, "phe ciphertext round trip and overflow",
                 test_phe_ciphertext_round_trip_and_overflow);
+    CU_add_test(s, "ledger init and show", test_ledger_init_and_show);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned failures = CU_get_number_of_failures();

@@ -35,6 +35,8 @@ const veil_cmd *const veil_commands[] = {
     &veil_cmd_audit_show,
     &veil_cmd_audit_verify,
     &veil_cmd_audit_export,
+    &veil_cmd_ledger_init,
+    &veil_cmd_ledger_show,
     NULL,
 };
 

@@ -41,6 +41,8 @@ extern const veil_cmd veil_cmd_audit_init;
 extern const veil_cmd veil_cmd_audit_show;
 extern const veil_cmd veil_cmd_audit_verify;
 extern const veil_cmd veil_cmd_audit_export;
+extern const veil_cmd veil_cmd_ledger_init;
+extern const veil_cmd veil_cmd_ledger_show;
 
 /* All commands in the order `veil --help` lists them; NULL-terminated. */
 extern const veil_cmd *const veil_commands[];

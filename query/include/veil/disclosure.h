@@ -104,7 +104,7 @@ int veil_dc_clip(mpz_t v, const mpz_t lo, const mpz_t hi);
 /* ---- budget ledger ----
  * One JSON file per dataset (docs/disclosure.md, "Ledger file"): the
  * dataset name, its total budget, and every spend (UTC time, query id,
- * SHA-256 of the query description, epsilon). Spends are serialized with
+ * BLAKE2b-256 of the query description, epsilon). Spends are serialized with
  * flock on PATH.lock and written to a temporary file that is fsync'd and
  * renamed over PATH, so a crash leaves the old or the new ledger, never a
  * half-written one. The ledger file is mode 0600. */
