@@ -47,7 +47,15 @@ void veil_eps_format(char out[VEIL_EPS_TEXT_MAX], uint64_t eps);
  * with a count > 0 and their counts add up to at least min_count. While S
  * is unsafe, the released cell with the smallest count (lowest index on
  * ties) joins S; when no released cell is left and S is still unsafe, the
- * total is suppressed too. min_count >= 1 (VEIL_ERR_USAGE otherwise). */
+ * total is suppressed too. A zero or negative (noisy) count is not > 0:
+ * such a cell protects nothing and adds nothing to the sum.
+ *
+ * An ungrouped query passes its total as the single cell (ncells = 1): a
+ * total below min_count makes S = {that cell} unsafe with no released
+ * cell left, so *total_suppressed is 1 as well.
+ *
+ * VEIL_ERR_USAGE for min_count 0, more than 1 << 20 cells, or NULL counts
+ * or suppressed with ncells > 0 (total_suppressed is never NULL). */
 veil_status veil_dc_suppress(unsigned char *suppressed, int *total_suppressed,
                              const int64_t *counts, size_t ncells, uint64_t min_count,
                              veil_err *err) VEIL_WUR;
@@ -86,7 +94,11 @@ typedef struct {
 
 /* lo[j], hi[j]: clipping bounds of column j as mantissas at scales[j].
  * VEIL_ERR_USAGE for epsilon 0 or above VEIL_DP_EPSILON_MAX, lo > hi, or
- * bounds with lo = hi = 0 (a column that can only be 0). */
+ * bounds with lo = hi = 0 (a column that can only be 0), more than 32
+ * value columns or a scale above 18. Each measure's epsilon is the exact
+ * share rounded toward zero to a double (the shares never add up to more
+ * than epsilon); the sampler uses that double exactly. The plan owns its
+ * mpz values: veil_dc_plan_free it (also safe after a failed _new). */
 veil_status veil_dc_plan_new(veil_dc_plan *plan, uint64_t epsilon, int grouped, size_t nvalues,
                              const mpz_t *lo, const mpz_t *hi, const unsigned *scales,
                              veil_err *err) VEIL_WUR;
@@ -98,11 +110,12 @@ void veil_dc_plan_free(veil_dc_plan *plan);
  * value is encrypted). */
 veil_status veil_dc_noise(mpz_t z, const veil_dc_measure *m, veil_err *err) VEIL_WUR;
 
-/* v = min(max(v, lo), hi); returns 1 when v was changed. */
+/* v = min(max(v, lo), hi); returns 1 when v was changed. lo <= hi (as
+ * veil_dc_plan_new checks). */
 int veil_dc_clip(mpz_t v, const mpz_t lo, const mpz_t hi);
 
 /* ---- budget ledger ----
- * One JSON file per dataset (docs/disclosure.md, "Ledger file"): the
+ * One JSON file per dataset (docs/ledger.md): the
  * dataset name, its total budget, and every spend (UTC time, query id,
  * BLAKE2b-256 of the query description, epsilon). Spends are serialized with
  * flock on PATH.lock and written to a temporary file that is fsync'd and
