@@ -1,0 +1,735 @@
+/* The combining department (query/joinpriv.h; docs/query.md, "Protocol").
+ *
+ * It waits for every other party, blinds every department's set with its
+ * own key and has every other department blind it too, sends its own set
+ * (with ElGamal-encrypted group tags) through a shuffle by another
+ * department, matches the fully blinded IDs, multiplies the Paillier
+ * ciphertexts of the matched elements per group, adds noise and applies
+ * suppression, and sends the analyst the released cells. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "joinpriv.h"
+#include "veil/batch.h"
+#include "veil/disclosure.h"
+#include "veil/proto/query.pb-c.h"
+
+#define QACCEPT_SLICE_MS 250
+
+typedef struct {
+    veil_conn **conn; /* [npeers]: roster order; NULL for self */
+    size_t self;      /* roster index of the combiner */
+    qbatch *sets;     /* [ndepts] */
+    size_t *ncts;     /* [ndepts]: ciphertexts per element */
+    qrecords rec;     /* the combiner's own records */
+    veil_psi_key key;
+    veil_psi_eg_key eg;
+} comb;
+
+static void hex8(char out[17], const uint8_t *b)
+{
+    for (int i = 0; i < 8; i++)
+        snprintf(out + 2 * i, 3, "%02x", b[i]);
+}
+
+static long roster_index(const veil_query *q, const char *id)
+{
+    for (size_t i = 0; i < q->npeers; i++)
+        if (strcmp(q->peers[i].id, id) == 0)
+            return (long)i;
+    return -1;
+}
+
+/* The hello every party sends first: same query description, same key. */
+static veil_status check_hello(const qctx *x, veil_conn *c, veil_err *err)
+{
+    ProtobufCMessage *m;
+    veil_status st = q_recv_msg(x, c, QMSG_HELLO, &veil__query_hello__descriptor, &m, err);
+    if (st != VEIL_OK)
+        return st;
+    Veil__QueryHello *h = (Veil__QueryHello *)m;
+    const char *peer = veil_conn_peer(c);
+    char a[17], b[17];
+    if (h->version != QPROTO_VERSION)
+        st = veil_err_set(err, VEIL_ERR_INPUT,
+                          "%s speaks query protocol version %u; this party "
+                          "speaks %u",
+                          peer, h->version, QPROTO_VERSION);
+    else if (h->query_digest.len != sizeof x->q->digest ||
+             memcmp(h->query_digest.data, x->q->digest, sizeof x->q->digest) != 0) {
+        hex8(b, x->q->digest);
+        if (h->query_digest.len >= 8)
+            hex8(a, h->query_digest.data);
+        else
+            snprintf(a, sizeof a, "?");
+        st = veil_err_set(err, VEIL_ERR_USAGE,
+                          "%s holds a different description of query %s "
+                          "(digest %s..., here %s...)",
+                          peer, x->q->id, a, b);
+    } else if (h->key_fingerprint.len != VEIL_FINGERPRINT_BYTES ||
+               memcmp(h->key_fingerprint.data, veil_paillier_pub_fingerprint(x->pk),
+                      VEIL_FINGERPRINT_BYTES) != 0) {
+        if (h->key_fingerprint.len >= 8)
+            hex8(a, h->key_fingerprint.data);
+        else
+            snprintf(a, sizeof a, "?");
+        st = veil_err_set(err, VEIL_ERR_USAGE,
+                          "%s holds the public key %s..., but query %s names "
+                          "%.16s...",
+                          peer, a, x->q->id, x->q->key_fingerprint);
+    }
+    protobuf_c_message_free_unpacked(m, NULL);
+    return st;
+}
+
+static void tell_all(comb *k, const qctx *x, const char *text)
+{
+    for (size_t i = 0; i < x->q->npeers; i++)
+        if (k->conn[i] != NULL)
+            q_tell_stop(k->conn[i], text);
+}
+
+/* Waits for every other department and the analyst, each authenticated by
+ * TLS and agreeing on the query. */
+static veil_status gather(qctx *x, comb *k, veil_err *err)
+{
+    const veil_query *q = x->q;
+    int fd = -1;
+    veil_status st = veil_net_listen(x->net, &fd, err);
+    if (st != VEIL_OK)
+        return st;
+    const veil_query_dept *cd = &q->depts[q->combiner];
+    q_log(x, "listening on %s:%u for %zu parties", cd->host, cd->port, q->npeers - 1);
+    size_t need = q->npeers - 1, have = 0;
+    double until = q_now() + q->io_timeout;
+    if (until > x->deadline)
+        until = x->deadline;
+    while (st == VEIL_OK && have < need) {
+        if (q_stopped(x)) {
+            st = veil_err_set(err, VEIL_ERR_IO, "interrupted");
+            break;
+        }
+        double left = until - q_now();
+        if (left <= 0) {
+            char missing[512] = "";
+            size_t used = 0;
+            for (size_t i = 0; i < q->npeers; i++)
+                if (i != k->self && k->conn[i] == NULL && used < sizeof missing - 1) {
+                    int w = snprintf(missing + used, sizeof missing - used, "%s%s",
+                                     used > 0 ? ", " : "", q->peers[i].id);
+                    used += w > 0 ? (size_t)w : 0;
+                }
+            st = veil_err_set(err, VEIL_ERR_IO, "no connection from %s within %u s", missing,
+                              q->io_timeout);
+            break;
+        }
+        int slice = left * 1000 < QACCEPT_SLICE_MS ? (int)(left * 1000) + 1 : QACCEPT_SLICE_MS;
+        veil_conn *c = NULL;
+        st = veil_net_accept(x->net, fd, slice, &c, err);
+        if (st != VEIL_OK || c == NULL)
+            continue;
+        veil_err herr;
+        veil_err_clear(&herr);
+        if (veil_conn_handshake(c, &herr) != VEIL_OK) {
+            q_log(x, "refused a connection: %s", herr.msg);
+            veil_conn_close(c);
+            continue;
+        }
+        long idx = roster_index(q, veil_conn_peer(c));
+        if (idx < 0 || (size_t)idx == k->self || k->conn[idx] != NULL) {
+            q_log(x, "refused a second connection from %s", veil_conn_peer(c));
+            q_tell_stop(c, "already connected");
+            veil_conn_close(c);
+            continue;
+        }
+        st = check_hello(x, c, err);
+        if (st != VEIL_OK) {
+            q_tell_stop(c, err->msg);
+            veil_conn_close(c);
+            break;
+        }
+        k->conn[idx] = c;
+        have++;
+        q_log(x, "%s joined (%zu of %zu)", q->peers[idx].id, have, need);
+    }
+    close(fd);
+    return st;
+}
+
+/* The ciphertexts per element department d sends (0 without values). */
+static veil_status dept_ncts(const qctx *x, size_t d, uint64_t rows, size_t *out, veil_err *err)
+{
+    veil_qpack_layout l;
+    veil_status st = q_layout(x, d, rows, &l, err);
+    if (st != VEIL_OK)
+        return st;
+    *out = l.ncts;
+    veil_qpack_layout_free(&l);
+    return VEIL_OK;
+}
+
+static veil_status recv_set(qctx *x, comb *k, size_t d, veil_err *err)
+{
+    veil_conn *c = k->conn[d];
+    q_log(x, "waiting for %s's set", x->q->depts[d].id);
+    uint32_t purpose;
+    veil_status st = q_recv_batch(x, c, QPURPOSE_SET, &k->sets[d], &purpose, NULL, NULL, err);
+    if (st != VEIL_OK)
+        return st;
+    qbatch *b = &k->sets[d];
+    st = dept_ncts(x, d, b->count, &k->ncts[d], err);
+    if (st == VEIL_OK && (b->has_tags || b->cts_per != k->ncts[d]))
+        st =
+            veil_err_set(err, VEIL_ERR_INPUT,
+                         "%s: its set carries %s%u ciphertexts per element; "
+                         "the query calls for %zu and no tags",
+                         x->q->depts[d].id, b->has_tags ? "tags and " : "", b->cts_per, k->ncts[d]);
+    if (st == VEIL_OK && b->count == 0)
+        st = veil_err_set(err, VEIL_ERR_INPUT, "%s sent an empty set", x->q->depts[d].id);
+    if (st == VEIL_OK)
+        q_log(x, "%s sent %zu elements", x->q->depts[d].id, b->count);
+    return st;
+}
+
+/* Has department `via` blind `count` points in place (purpose 2). */
+static veil_status blind_via(qctx *x, comb *k, size_t via, uint8_t *points, size_t count,
+                             veil_err *err)
+{
+    veil_conn *c = k->conn[via];
+    qbatch v;
+    memset(&v, 0, sizeof v);
+    v.count = count;
+    v.points = points;
+    veil_status st = q_send_batch(x, c, QPURPOSE_BLIND, &v, NULL, err);
+    qbatch a;
+    uint32_t purpose;
+    if (st == VEIL_OK)
+        st = q_recv_batch(x, c, QPURPOSE_ANSWER, &a, &purpose, NULL, NULL, err);
+    if (st != VEIL_OK)
+        return st;
+    if (a.count != count || a.has_tags || a.cts_per != 0)
+        st = veil_err_set(err, VEIL_ERR_INPUT,
+                          "%s answered a blinding request of %zu elements "
+                          "with %zu elements%s",
+                          veil_conn_peer(c), count, a.count,
+                          a.has_tags || a.cts_per ? " carrying tags or ciphertexts" : "");
+    else
+        memcpy(points, a.points, count * VEIL_PSI_POINT_BYTES);
+    q_batch_free(&a);
+    return st;
+}
+
+/* The combiner's own set goes to the first other department to be blinded,
+ * re-randomized and shuffled (purpose 3), then to the rest for blinding. */
+static veil_status shuffle_own(qctx *x, comb *k, veil_err *err)
+{
+    const veil_query *q = x->q;
+    size_t C = q->combiner, first = C == 0 ? 1 : 0;
+    qbatch *own = &k->sets[C];
+    veil_conn *c = k->conn[first];
+    q_log(x, "sending its own %zu elements to %s to be shuffled", own->count, q->depts[first].id);
+    veil_status st = q_send_batch(x, c, QPURPOSE_SHUFFLE, own, own->has_tags ? k->eg.y : NULL, err);
+    qbatch a;
+    uint32_t purpose;
+    if (st == VEIL_OK)
+        st = q_recv_batch(x, c, QPURPOSE_ANSWER, &a, &purpose, NULL, NULL, err);
+    if (st != VEIL_OK)
+        return st;
+    if (a.count != own->count || a.has_tags != own->has_tags || a.cts_per != own->cts_per) {
+        st = veil_err_set(err, VEIL_ERR_INPUT,
+                          "%s answered the shuffle of %zu elements with a "
+                          "different batch (%zu elements)",
+                          q->depts[first].id, own->count, a.count);
+        q_batch_free(&a);
+        return st;
+    }
+    q_batch_free(own);
+    *own = a;
+    for (size_t d = 0; d < q->ndepts && st == VEIL_OK; d++)
+        if (d != C && d != first)
+            st = blind_via(x, k, d, own->points, own->count, err);
+    return st;
+}
+
+typedef struct {
+    uint8_t p[VEIL_PSI_POINT_BYTES];
+    size_t idx;
+} qsorted;
+
+static int qsorted_cmp(const void *a, const void *b)
+{
+    return memcmp(((const qsorted *)a)->p, ((const qsorted *)b)->p, VEIL_PSI_POINT_BYTES);
+}
+
+static veil_status sort_set(const char *who, const qbatch *b, qsorted **out, veil_err *err)
+{
+    qsorted *s = malloc((b->count > 0 ? b->count : 1) * sizeof *s);
+    if (s == NULL)
+        return veil_err_set(err, VEIL_ERR_NOMEM, "out of memory sorting %zu elements", b->count);
+    for (size_t i = 0; i < b->count; i++) {
+        memcpy(s[i].p, b->points + i * VEIL_PSI_POINT_BYTES, VEIL_PSI_POINT_BYTES);
+        s[i].idx = i;
+    }
+    qsort(s, b->count, sizeof *s, qsorted_cmp);
+    for (size_t i = 1; i < b->count; i++)
+        if (memcmp(s[i - 1].p, s[i].p, VEIL_PSI_POINT_BYTES) == 0) {
+            size_t a = s[i - 1].idx, b2 = s[i].idx;
+            free(s);
+            return veil_err_set(err, VEIL_ERR_INPUT,
+                                "%s's set holds the same resident twice "
+                                "(elements %zu and %zu)",
+                                who, a < b2 ? a : b2, a < b2 ? b2 : a);
+        }
+    *out = s;
+    return VEIL_OK;
+}
+
+/* ---- aggregation ---- */
+
+typedef struct {
+    size_t nvd;     /* departments with values */
+    size_t *vd;     /* their indices */
+    size_t *off;    /* [nvd + 1]: first ciphertext of department vd[i] in a cell */
+    size_t per;     /* ciphertexts per cell */
+    size_t ncells;  /* groups; 1 when ungrouped (the total only) */
+    int64_t *count; /* [ncells + 1]: exact, then noisy; [ncells] = the total */
+    mpz_t *acc;     /* [(ncells + 1) * per] */
+    unsigned char *suppressed;
+    int total_suppressed;
+} qagg;
+
+static void agg_free(qagg *g)
+{
+    if (g->acc != NULL)
+        for (size_t i = 0; i < (g->ncells + 1) * g->per; i++)
+            mpz_clear(g->acc[i]);
+    free(g->acc);
+    free(g->vd);
+    free(g->off);
+    free(g->count);
+    free(g->suppressed);
+    memset(g, 0, sizeof *g);
+}
+
+static veil_status agg_init(const qctx *x, const comb *k, qagg *g, veil_err *err)
+{
+    const veil_query *q = x->q;
+    memset(g, 0, sizeof *g);
+    g->ncells = q->grouped ? k->rec.nlabels : 1;
+    g->vd = malloc(q->ndepts * sizeof *g->vd);
+    g->off = malloc((q->ndepts + 1) * sizeof *g->off);
+    g->count = calloc(g->ncells + 1, sizeof *g->count);
+    g->suppressed = calloc(g->ncells, 1);
+    if (g->vd == NULL || g->off == NULL || g->count == NULL || g->suppressed == NULL)
+        return veil_err_set(err, VEIL_ERR_NOMEM, "out of memory");
+    g->off[0] = 0;
+    for (size_t d = 0; d < q->ndepts; d++)
+        if (k->ncts[d] > 0) {
+            g->vd[g->nvd] = d;
+            g->off[g->nvd + 1] = g->off[g->nvd] + k->ncts[d];
+            g->nvd++;
+        }
+    g->per = g->off[g->nvd];
+    size_t n = (g->ncells + 1) * g->per;
+    g->acc = malloc((n > 0 ? n : 1) * sizeof *g->acc);
+    if (g->acc == NULL)
+        return veil_err_set(err, VEIL_ERR_NOMEM, "out of memory for %zu cells", g->ncells);
+    for (size_t i = 0; i < n; i++)
+        mpz_init_set_ui(g->acc[i], 1);
+    return VEIL_OK;
+}
+
+/* Multiplies element e's ciphertexts of department d (slot i of g) into
+ * cell `cell`. */
+static veil_status agg_add(const qctx *x, const comb *k, qagg *g, size_t cell, size_t i, size_t e,
+                           mpz_t ct, veil_err *err)
+{
+    size_t d = g->vd[i], n = k->ncts[d];
+    const uint8_t *p = k->sets[d].cts + e * n * x->ctlen;
+    for (size_t j = 0; j < n; j++) {
+        veil_qpack_ct_import(ct, p + j * x->ctlen, x->ctlen);
+        veil_status st = veil_paillier_check_ct(x->pk, ct, err);
+        if (st != VEIL_OK)
+            return veil_err_prefix(err, "%s: element %zu, ciphertext %zu", x->q->depts[d].id, e, j);
+        mpz_t *a = &g->acc[cell * g->per + g->off[i] + j];
+        veil_paillier_add(*a, x->pk, *a, ct);
+    }
+    return VEIL_OK;
+}
+
+/* Matches the combiner's (shuffled, fully blinded) elements against every
+ * other department's fully blinded set and aggregates the matches. */
+static veil_status match(qctx *x, comb *k, qagg *g, veil_err *err)
+{
+    const veil_query *q = x->q;
+    size_t C = q->combiner;
+    const qbatch *own = &k->sets[C];
+    qsorted **sorted = calloc(q->ndepts, sizeof *sorted);
+    size_t *hit = malloc(q->ndepts * sizeof *hit);
+    size_t *midx = NULL; /* matched elements: per match, ndepts indices */
+    uint32_t *tags = NULL;
+    veil_psi_eg_ct *mtags = NULL;
+    veil_psi_tag_table *table = NULL;
+    size_t nm = 0;
+    mpz_t ct;
+    mpz_init(ct);
+    veil_status st = sorted != NULL && hit != NULL
+                         ? VEIL_OK
+                         : veil_err_set(err, VEIL_ERR_NOMEM, "out of memory");
+    for (size_t d = 0; d < q->ndepts && st == VEIL_OK; d++)
+        if (d != C)
+            st = sort_set(q->depts[d].id, &k->sets[d], &sorted[d], err);
+    if (st == VEIL_OK) {
+        midx = malloc((own->count > 0 ? own->count : 1) * q->ndepts * sizeof *midx);
+        if (midx == NULL)
+            st = veil_err_set(err, VEIL_ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < own->count && st == VEIL_OK; i++) {
+        qsorted key;
+        memcpy(key.p, own->points + i * VEIL_PSI_POINT_BYTES, VEIL_PSI_POINT_BYTES);
+        int all = 1;
+        for (size_t d = 0; d < q->ndepts && all; d++) {
+            if (d == C) {
+                hit[d] = i;
+                continue;
+            }
+            const qsorted *f =
+                bsearch(&key, sorted[d], k->sets[d].count, sizeof *sorted[d], qsorted_cmp);
+            if (f == NULL)
+                all = 0;
+            else
+                hit[d] = f->idx;
+        }
+        if (all) {
+            memcpy(midx + nm * q->ndepts, hit, q->ndepts * sizeof *hit);
+            nm++;
+        }
+    }
+    q_log(x, "%zu residents are known to all %zu departments", nm, q->ndepts);
+    /* The group of every match: its ElGamal tag, decrypted. */
+    if (st == VEIL_OK && q->grouped && nm > 0) {
+        tags = malloc(nm * sizeof *tags);
+        mtags = malloc(nm * sizeof *mtags);
+        if (tags == NULL || mtags == NULL)
+            st = veil_err_set(err, VEIL_ERR_NOMEM, "out of memory");
+        for (size_t m = 0; m < nm && st == VEIL_OK; m++)
+            memcpy(&mtags[m], own->tags + midx[m * q->ndepts + C] * QEG_CT_BYTES, QEG_CT_BYTES);
+        if (st == VEIL_OK)
+            st = veil_psi_tag_table_new(&table, (uint32_t)k->rec.nlabels, err);
+        if (st == VEIL_OK)
+            st = veil_psi_eg_decrypt(tags, &k->eg, table, mtags, nm, x->threads, err);
+        if (st != VEIL_OK)
+            st = veil_err_prefix(err, "the group tags returned by the shuffle");
+    }
+    for (size_t m = 0; m < nm && st == VEIL_OK; m++) {
+        size_t cell = q->grouped ? tags[m] : 0;
+        g->count[cell]++;
+        for (size_t i = 0; i < g->nvd && st == VEIL_OK; i++)
+            st = agg_add(x, k, g, cell, i, midx[m * q->ndepts + g->vd[i]], ct, err);
+    }
+    /* The total row: the product of every cell. */
+    for (size_t c = 0; c < g->ncells && st == VEIL_OK; c++) {
+        g->count[g->ncells] += g->count[c];
+        for (size_t j = 0; j < g->per; j++)
+            veil_paillier_add(g->acc[g->ncells * g->per + j], x->pk, g->acc[g->ncells * g->per + j],
+                              g->acc[c * g->per + j]);
+    }
+    mpz_clear(ct);
+    veil_psi_tag_table_free(table);
+    free(tags);
+    free(mtags);
+    free(midx);
+    for (size_t d = 0; sorted != NULL && d < q->ndepts; d++)
+        free(sorted[d]);
+    free(sorted);
+    free(hit);
+    return st;
+}
+
+/* Adds an encryption of the noise (or of 0 without noise: a fresh
+ * randomization) to every cell and the total, noise to the counts, then
+ * decides suppression on the counts the analyst would see. */
+static veil_status finish_cells(qctx *x, comb *k, qagg *g, veil_err *err)
+{
+    const veil_query *q = x->q;
+    int noise = q->epsilon > 0, squares = (q->stats & VEIL_QSTAT_VARIANCE) != 0;
+    size_t rows = g->ncells + 1, n = rows * g->per, nv = q->nvalues;
+    veil_dc_plan plan;
+    memset(&plan, 0, sizeof plan);
+    mpz_t *lo = NULL, *hi = NULL, *m = NULL, *e = NULL, *sums = NULL, *sqs = NULL;
+    unsigned *scales = NULL;
+    mpz_t z, lim;
+    mpz_inits(z, lim, NULL);
+    veil_status st = VEIL_OK;
+    lo = malloc((nv + 1) * sizeof *lo);
+    hi = malloc((nv + 1) * sizeof *hi);
+    scales = malloc((nv + 1) * sizeof *scales);
+    m = malloc((n + 1) * sizeof *m);
+    e = malloc((n + 1) * sizeof *e);
+    sums = malloc((nv + 1) * sizeof *sums);
+    sqs = malloc((nv + 1) * sizeof *sqs);
+    if (lo == NULL || hi == NULL || scales == NULL || m == NULL || e == NULL || sums == NULL ||
+        sqs == NULL) {
+        free(lo), free(hi), free(scales), free(m), free(e), free(sums), free(sqs);
+        mpz_clears(z, lim, NULL);
+        return veil_err_set(err, VEIL_ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++)
+        mpz_inits(m[i], e[i], NULL);
+    for (size_t j = 0; j < nv; j++)
+        mpz_inits(sums[j], sqs[j], NULL);
+    for (size_t d = 0, j = 0; d < q->ndepts; d++)
+        for (size_t v = 0; v < q->depts[d].nvalues; v++, j++) {
+            lo[j][0] = q->depts[d].values[v].lo[0]; /* borrowed, not cleared */
+            hi[j][0] = q->depts[d].values[v].hi[0];
+            scales[j] = q->depts[d].values[v].scale;
+        }
+    if (noise)
+        st = veil_dc_plan_new(&plan, q->epsilon, q->grouped, nv, (const mpz_t *)lo,
+                              (const mpz_t *)hi, scales, err);
+    for (size_t r = 0; r < rows && st == VEIL_OK; r++) {
+        if (q->grouped ? 0 : r == 0) /* ungrouped: cell 0 is the total itself */
+            continue;
+        if (noise) {
+            st = veil_dc_noise(z, &plan.measures[0], err);
+            if (st == VEIL_OK && !mpz_fits_slong_p(z))
+                st = veil_err_set(err, VEIL_ERR_INTERNAL, "count noise out of range");
+            if (st == VEIL_OK)
+                g->count[r] += mpz_get_si(z);
+        }
+        for (size_t i = 0; i < g->nvd && st == VEIL_OK; i++) {
+            const veil_query_dept *qd = &q->depts[g->vd[i]];
+            for (size_t v = 0; v < qd->nvalues && st == VEIL_OK; v++) {
+                size_t gj = qd->value_base + v;
+                mpz_set_ui(sums[v], 0);
+                mpz_set_ui(sqs[v], 0);
+                for (int w = 0; w < 2 && noise && st == VEIL_OK; w++) {
+                    if (w == 1 && !squares)
+                        break;
+                    const veil_dc_measure *ms = &plan.measures[1 + 2 * gj + (size_t)w];
+                    mpz_mul_2exp(lim, ms->sensitivity, VEIL_QPACK_NOISE_BITS);
+                    do
+                        st = veil_dc_noise(z, ms, err);
+                    while (st == VEIL_OK && mpz_cmpabs(z, lim) > 0);
+                    mpz_set(w == 0 ? sums[v] : sqs[v], z);
+                }
+            }
+            veil_qpack_layout l;
+            if (st == VEIL_OK)
+                st = q_layout(x, g->vd[i], k->sets[g->vd[i]].count, &l, err);
+            if (st == VEIL_OK) {
+                mpz_t *mk = &m[r * g->per + g->off[i]];
+                st = veil_qpack_pack(mk, &l, sums, sqs, err);
+                for (size_t j = 0; j < l.ncts && st == VEIL_OK; j++)
+                    st = veil_paillier_encode(mk[j], x->pk, mk[j], err);
+                veil_qpack_layout_free(&l);
+            }
+        }
+    }
+    if (st == VEIL_OK && n > 0)
+        st = veil_paillier_encrypt_batch(e, x->pk, m, n, x->threads, err);
+    for (size_t i = 0; i < n && st == VEIL_OK; i++)
+        veil_paillier_add(g->acc[i], x->pk, g->acc[i], e[i]);
+    if (st == VEIL_OK) {
+        if (q->grouped) {
+            st = veil_dc_suppress(g->suppressed, &g->total_suppressed, g->count, g->ncells,
+                                  q->min_count, err);
+        } else {
+            /* The total is the only cell: it alone decides. */
+            unsigned char s = 0;
+            int ts = 0;
+            st = veil_dc_suppress(&s, &ts, &g->count[1], 1, q->min_count, err);
+            g->total_suppressed = s || ts;
+        }
+    }
+    if (noise)
+        veil_dc_plan_free(&plan);
+    for (size_t i = 0; i < n; i++)
+        mpz_clears(m[i], e[i], NULL);
+    for (size_t j = 0; j < nv; j++)
+        mpz_clears(sums[j], sqs[j], NULL);
+    mpz_clears(z, lim, NULL);
+    free(lo), free(hi), free(scales), free(m), free(e), free(sums), free(sqs);
+    return st;
+}
+
+static void fill_cell(const qctx *x, const qagg *g, size_t row, const char *label, int released,
+                      Veil__QueryCell *cell, uint8_t *buf, ProtobufCBinaryData *cts)
+{
+    veil__query_cell__init(cell);
+    cell->label = (char *)label;
+    cell->released = released ? 1 : 0;
+    if (!released)
+        return;
+    cell->has_count = 1;
+    cell->count = g->count[row];
+    cell->n_cts = g->per;
+    cell->cts = cts;
+    for (size_t j = 0; j < g->per; j++) {
+        veil_qpack_ct_export(buf + j * x->ctlen, x->ctlen, g->acc[row * g->per + j]);
+        cts[j].data = buf + j * x->ctlen;
+        cts[j].len = x->ctlen;
+    }
+}
+
+static veil_status send_result(qctx *x, comb *k, qagg *g, veil_conn *analyst, veil_err *err)
+{
+    const veil_query *q = x->q;
+    size_t ncells = q->grouped ? g->ncells : 0;
+    size_t nrel = 0;
+    for (size_t c = 0; c < ncells; c++)
+        nrel += !g->suppressed[c];
+    Veil__QueryResult res = VEIL__QUERY_RESULT__INIT;
+    Veil__QueryDeptInfo *info = calloc(g->nvd + 1, sizeof *info);
+    Veil__QueryDeptInfo **infop = calloc(g->nvd + 1, sizeof *infop);
+    Veil__QueryCell *cells = calloc(ncells + 1, sizeof *cells);
+    Veil__QueryCell **cellp = calloc(ncells + 1, sizeof *cellp);
+    size_t nct = (nrel + 1) * g->per;
+    ProtobufCBinaryData *cts = calloc(nct + 1, sizeof *cts);
+    uint8_t *buf = malloc((nct + 1) * x->ctlen);
+    veil_status st = VEIL_OK;
+    if (info == NULL || infop == NULL || cells == NULL || cellp == NULL || cts == NULL ||
+        buf == NULL)
+        st = veil_err_set(err, VEIL_ERR_NOMEM, "out of memory for the result");
+    size_t used = 0;
+    for (size_t i = 0; i < g->nvd && st == VEIL_OK; i++) {
+        veil__query_dept_info__init(&info[i]);
+        info[i].id = (char *)q->depts[g->vd[i]].id;
+        info[i].rows = k->sets[g->vd[i]].count;
+        infop[i] = &info[i];
+    }
+    for (size_t c = 0; c < ncells && st == VEIL_OK; c++) {
+        int rel = !g->suppressed[c];
+        fill_cell(x, g, c, k->rec.labels[c], rel, &cells[c], buf + used * x->ctlen, cts + used);
+        cellp[c] = &cells[c];
+        used += rel ? g->per : 0;
+    }
+    Veil__QueryCell total;
+    if (st == VEIL_OK) {
+        fill_cell(x, g, g->ncells, "", !g->total_suppressed, &total, buf + used * x->ctlen,
+                  cts + used);
+        res.n_depts = g->nvd;
+        res.depts = infop;
+        res.n_cells = ncells;
+        res.cells = cellp;
+        res.total = &total;
+        q_log(x, "releasing %zu of %zu cells%s to %s", nrel, ncells,
+              g->total_suppressed ? " (the total is suppressed)" : " and the total", q->analyst_id);
+        st = q_send_msg(analyst, QMSG_RESULT, &res.base, err);
+    }
+    free(info);
+    free(infop);
+    free(cells);
+    free(cellp);
+    free(cts);
+    free(buf);
+    return st;
+}
+
+static veil_status run(qctx *x, comb *k, veil_query_stats *stats, veil_err *err)
+{
+    const veil_query *q = x->q;
+    size_t C = q->combiner;
+    veil_status st = q_load_records(x, C, &k->rec, err);
+    if (st != VEIL_OK)
+        return st;
+    if (stats != NULL) {
+        stats->rows = k->rec.n;
+        stats->clipped = k->rec.clipped;
+    }
+    q_log(x, "%s: %zu rows from %s%s", q->depts[C].id, k->rec.n, x->p->input,
+          k->rec.clipped > 0 ? " (some values clipped to the declared bounds)" : "");
+    st = q_open_net(x, err);
+    if (st == VEIL_OK)
+        st = gather(x, k, err);
+    if (st == VEIL_OK)
+        st = q_spend_budget(x, C, err);
+    for (size_t i = 0; i < q->npeers && st == VEIL_OK; i++)
+        if (k->conn[i] != NULL)
+            st = q_send_status(k->conn[i], 1, NULL, err);
+    if (st != VEIL_OK)
+        return st;
+    q_log(x, "every party is here; blinding its own %zu resident IDs", k->rec.n);
+    veil_psi_key_new(&k->key);
+    if (q->grouped)
+        veil_psi_eg_keygen(&k->eg);
+    st = q_build_set(x, C, &k->rec, &k->key, q->grouped ? k->eg.y : NULL, &k->sets[C], err);
+    if (st == VEIL_OK)
+        st = dept_ncts(x, C, k->rec.n, &k->ncts[C], err);
+    for (size_t d = 0; d < q->ndepts && st == VEIL_OK; d++)
+        if (d != C) {
+            st = recv_set(x, k, d, err);
+            if (st == VEIL_OK)
+                st = veil_psi_blind(k->sets[d].points, &k->key, k->sets[d].points, k->sets[d].count,
+                                    x->threads, err);
+            if (st != VEIL_OK)
+                st = veil_err_prefix(err, "%s's set", q->depts[d].id);
+        }
+    /* Every set is blinded by every department's key. */
+    for (size_t d = 0; d < q->ndepts && st == VEIL_OK; d++)
+        for (size_t via = 0; via < q->ndepts && st == VEIL_OK && d != C; via++)
+            if (via != C && via != d) {
+                q_log(x, "%s blinds %s's set", q->depts[via].id, q->depts[d].id);
+                st = blind_via(x, k, via, k->sets[d].points, k->sets[d].count, err);
+            }
+    if (st == VEIL_OK)
+        st = shuffle_own(x, k, err);
+    qagg g;
+    memset(&g, 0, sizeof g);
+    if (st == VEIL_OK)
+        st = agg_init(x, k, &g, err);
+    if (st == VEIL_OK)
+        st = match(x, k, &g, err);
+    if (st == VEIL_OK)
+        st = finish_cells(x, k, &g, err);
+    veil_conn *analyst = k->conn[q->npeers - 1];
+    if (st == VEIL_OK)
+        st = send_result(x, k, &g, analyst, err);
+    agg_free(&g);
+    if (st == VEIL_OK) {
+        st = q_recv_status(x, analyst, err);
+        if (st == VEIL_OK)
+            q_log(x, "%s has the result", q->analyst_id);
+    }
+    for (size_t i = 0; i < q->ndepts && st == VEIL_OK; i++)
+        if (k->conn[i] != NULL)
+            st = q_send_status(k->conn[i], 1, NULL, err);
+    return st;
+}
+
+veil_status q_combiner(qctx *x, veil_query_stats *stats, veil_err *err)
+{
+    const veil_query *q = x->q;
+    comb k;
+    memset(&k, 0, sizeof k);
+    k.self = q->combiner; /* departments come first in the roster */
+    k.conn = calloc(q->npeers, sizeof *k.conn);
+    k.sets = calloc(q->ndepts, sizeof *k.sets);
+    k.ncts = calloc(q->ndepts, sizeof *k.ncts);
+    veil_status st = VEIL_OK;
+    if (k.conn == NULL || k.sets == NULL || k.ncts == NULL)
+        st = veil_err_set(err, VEIL_ERR_NOMEM, "out of memory");
+    if (st == VEIL_OK)
+        st = run(x, &k, stats, err);
+    if (st != VEIL_OK)
+        tell_all(&k, x, err->msg);
+    if (stats != NULL && x->net != NULL) {
+        veil_net_traffic(x->net, &stats->bytes_sent, &stats->bytes_received);
+        stats->seconds = q_now() - x->start;
+    }
+    for (size_t i = 0; k.conn != NULL && i < q->npeers; i++)
+        veil_conn_close(k.conn[i]);
+    for (size_t d = 0; k.sets != NULL && d < q->ndepts; d++)
+        q_batch_free(&k.sets[d]);
+    q_records_free(&k.rec);
+    veil_psi_key_wipe(&k.key);
+    veil_psi_eg_key_wipe(&k.eg);
+    free(k.conn);
+    free(k.sets);
+    free(k.ncts);
+    return st;
+}

@@ -1,0 +1,144 @@
+/* query/joinpriv.h — private to libveil_query: the pieces the three roles
+ * of veil_query_run share (docs/query.md, "Protocol").
+ *
+ *  join_wire.c   messages, status, batches of points/tags/ciphertexts
+ *  join_data.c   a department's records, its set, blinding and shuffling
+ *  join_dept.c   a department that is not the combiner; connecting; budget
+ *  join_comb.c   the combiner
+ *  join_run.c    the analyst, veil_query_run, results */
+#ifndef VEIL_JOINPRIV_H
+#define VEIL_JOINPRIV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <protobuf-c/protobuf-c.h>
+
+#include "qpack.h"
+#include "veil/join.h"
+#include "veil/net.h"
+#include "veil/psi.h"
+#include "veil/query.h"
+
+enum {
+    QMSG_HELLO = 1,
+    QMSG_STATUS = 2,
+    QMSG_BATCH = 3,
+    QMSG_CHUNK = 4,
+    QMSG_DONE = 5,
+    QMSG_RESULT = 6,
+};
+
+enum {
+    QPURPOSE_SET = 1,     /* a department's own set */
+    QPURPOSE_BLIND = 2,   /* blind these points and return them in order */
+    QPURPOSE_SHUFFLE = 3, /* blind, re-randomize and shuffle the combiner's set */
+    QPURPOSE_ANSWER = 4,  /* the answer to 2 or 3 */
+};
+
+#define QPROTO_VERSION   1u
+#define QCHUNK_MAX_ELEMS 4096u
+#define QCHUNK_MAX_BYTES (4u << 20)
+#define QSET_MAX_ELEMS   100000000ull /* elements in one batch */
+#define QSTATUS_TEXT_MAX 400
+#define QPOLL_MS         100
+#define QEG_CT_BYTES     (2 * VEIL_PSI_POINT_BYTES)
+
+typedef struct {
+    const veil_query *q;
+    const veil_query_party *p;
+    const veil_query_hooks *h;
+    const veil_paillier_pub *pk;
+    size_t ctlen; /* bytes of one ciphertext */
+    unsigned threads;
+    double start, deadline; /* monotonic seconds; deadline = start + query timeout */
+    veil_roster roster;
+    veil_net *net;
+} qctx;
+
+/* A batch of elements as it travels: points (32 bytes each), optionally
+ * ElGamal tags (64 bytes each) and cts_per Paillier ciphertexts each. */
+typedef struct {
+    size_t count;
+    uint32_t cts_per;
+    int has_tags;
+    uint8_t *points;
+    uint8_t *tags;
+    uint8_t *cts;
+} qbatch;
+
+/* join_wire.c */
+double q_now(void);
+void q_sleep_ms(unsigned ms);
+void q_log(const qctx *x, const char *fmt, ...) VEIL_PRINTF(2, 3);
+int q_stopped(const qctx *x);
+veil_status q_send_msg(veil_conn *c, uint32_t type, const ProtobufCMessage *m,
+                       veil_err *err) VEIL_WUR;
+veil_status q_send_status(veil_conn *c, int ok, const char *text, veil_err *err) VEIL_WUR;
+/* Best effort: tells the peer the query stopped with `text`. */
+void q_tell_stop(veil_conn *c, const char *text);
+/* Receives one message of type `want` (hooks->message sees every one).
+ * A QueryStatus with ok = false where something else is expected is the
+ * peer stopping the query: VEIL_ERR_USAGE "PEER stopped the query: TEXT". */
+veil_status q_recv_msg(const qctx *x, veil_conn *c, uint32_t want,
+                       const ProtobufCMessageDescriptor *desc, ProtobufCMessage **out,
+                       veil_err *err) VEIL_WUR;
+/* Like q_recv_msg for a QueryStatus: *ok receives its flag; a refusal is
+ * returned as the error above. */
+veil_status q_recv_status(const qctx *x, veil_conn *c, veil_err *err) VEIL_WUR;
+const char *q_msg_name(uint32_t type);
+
+veil_status q_batch_alloc(qbatch *b, size_t count, uint32_t cts_per, int has_tags, size_t ctlen,
+                          veil_err *err) VEIL_WUR;
+void q_batch_free(qbatch *b);
+veil_status q_send_batch(const qctx *x, veil_conn *c, uint32_t purpose, const qbatch *b,
+                         const uint8_t *tag_key, veil_err *err) VEIL_WUR;
+/* Receives a batch header (purpose want, or 2 or 3 when want = 0; a
+ * QueryStatus instead sets *status_ok and returns VEIL_OK with
+ * *purpose = 0 when status_ok is not NULL), then the chunks and the done.
+ * tag_key (32 bytes) receives the ElGamal key of a purpose-3 batch. */
+veil_status q_recv_batch(const qctx *x, veil_conn *c, uint32_t want, qbatch *b, uint32_t *purpose,
+                         uint8_t *tag_key, int *status_ok, veil_err *err) VEIL_WUR;
+
+/* join_data.c */
+typedef struct {
+    size_t n;
+    char *idbuf; /* the join keys, back to back */
+    size_t *idoff, *idlen;
+    uint64_t *line;
+    size_t ncols;
+    int64_t *values; /* n * ncols */
+    uint32_t *tags;  /* n, when the department groups */
+    size_t nlabels;
+    char **labels; /* sorted, distinct */
+    uint64_t clipped;
+} qrecords;
+
+veil_status q_load_records(const qctx *x, size_t dept, qrecords *r, veil_err *err) VEIL_WUR;
+void q_records_free(qrecords *r);
+/* Does this department send encrypted values? (It has value columns and
+ * the query asks for more than counts.) */
+int q_dept_sends_values(const veil_query *q, size_t dept);
+veil_status q_layout(const qctx *x, size_t dept, uint64_t rows, veil_qpack_layout *l,
+                     veil_err *err) VEIL_WUR;
+/* The department's set in a fresh random order: key * H(id), tags under
+ * eg_y (when r->tags and eg_y != NULL), packed encrypted values. */
+veil_status q_build_set(const qctx *x, size_t dept, const qrecords *r, const veil_psi_key *key,
+                        const uint8_t *eg_y, qbatch *b, veil_err *err) VEIL_WUR;
+/* Blinds b's points with key; with shuffle, also re-randomizes its tags
+ * (under tag_key) and ciphertexts and applies a fresh random permutation. */
+veil_status q_serve(const qctx *x, const veil_psi_key *key, qbatch *b, int shuffle,
+                    const uint8_t *tag_key, veil_err *err) VEIL_WUR;
+
+/* join_dept.c */
+veil_status q_open_net(qctx *x, veil_err *err) VEIL_WUR;
+/* Connects to the combiner (retrying while it is not listening yet, up to
+ * the io timeout) and sends the hello. */
+veil_status q_connect_combiner(const qctx *x, veil_conn **out, veil_err *err) VEIL_WUR;
+veil_status q_spend_budget(const qctx *x, size_t dept, veil_err *err) VEIL_WUR;
+veil_status q_department(qctx *x, size_t dept, veil_query_stats *stats, veil_err *err) VEIL_WUR;
+
+/* join_comb.c */
+veil_status q_combiner(qctx *x, veil_query_stats *stats, veil_err *err) VEIL_WUR;
+
+#endif

@@ -1,0 +1,338 @@
+#!/usr/bin/env bash
+# End to end cross-department queries with real processes on 127.0.0.1:
+# tax (income), social (benefit) and education (level, the combiner) join
+# on resident_id and the bureau gets count, sum, mean and variance per
+# level, equal to the same query computed in plaintext with sqlite3 on the
+# generated CSVs; suppression and complementary suppression; a noisy query
+# spends every department's budget ledger and the next one is refused; an
+# unknown party, a mismatched key, a malformed query and a department that
+# disconnects each give clear errors; the recorded protocol messages hold
+# no resident ID, income, benefit or level in the clear. Every process runs
+# under `timeout`; the trap kills whatever is left.
+#
+#   bash tests/e2e_query.sh <veil binary> <source dir> [<build dir>]
+set -euo pipefail
+veil=$(realpath "$1")
+src=$(realpath "${2:-$(dirname "$0")/..}")
+work=$(mktemp -d "${TMPDIR:-/tmp}/veil-e2e-query-XXXXXX")
+pids=()
+cleanup() {
+    [ -n "${KEEP:-}" ] && { echo "kept $work"; return; }
+    # each pid is a `timeout` wrapper: kill the veil process under it too
+    for p in "${pids[@]}"; do pkill -9 -P "$p" 2>/dev/null || true; kill -9 "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+cd "$work"
+fail() {
+    echo "FAIL: $*" >&2
+    for f in *.log; do [ -f "$f" ] && { echo "--- $f" >&2; tail -n 15 "$f" >&2; }; done
+    exit 1
+}
+ok() { echo "ok: $*"; }
+LIMIT=300
+N=${VEIL_E2E_QUERY_ROWS:-3000}
+
+echo "== data, identities, key"
+"$veil" gen --department tax --rows "$N" --seed 7 --out tax.csv
+"$veil" gen --department social --rows "$N" --seed 7 --out social.csv
+"$veil" gen --department education --rows "$N" --seed 7 --out education.csv
+mkdir id
+for p in tax social education bureau mallory; do
+    "$veil" party init --id "$p" --dir "id/$p" >"id-$p.out"
+    grep -o 'sha256:[0-9a-f]\{64\}' "id-$p.out" | head -n 1 >"id/$p.fp"
+done
+"$veil" keygen --public bureau.pub --private bureau.key >keygen.txt
+"$veil" keygen --public other.pub --private other.key >/dev/null
+key=$(sed -n 's/^fingerprint: //p' keygen.txt)
+[ ${#key} = 64 ] || fail "keygen printed no fingerprint"
+ok "3 departments x $N rows, 5 identities, key $key"
+
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+pick_port() {
+    local p
+    for _ in $(seq 50); do
+        p=$((30000 + RANDOM % 20000))
+        port_free "$p" && { echo "$p"; return; }
+    done
+    fail "no free port"
+}
+
+# query FILE ID MIN_COUNT STATS [EPSILON]
+query() {
+    local file=$1 id=$2 min=$3 stats=$4 eps=${5:-} port
+    port=$(pick_port)
+    local bounds='' epsl=''
+    if [ -n "$eps" ]; then
+        bounds=', "min": "-1000000", "max": "10000000"'
+        epsl="\"epsilon\": \"$eps\","
+    fi
+    cat >"$file" <<EOF
+{"query": "$id", "key": "$key", "join_key": "resident_id",
+ "departments": [
+  {"id": "tax", "fingerprint": "$(cat id/tax.fp)",
+   "values": [{"column": "income", "scale": 2$bounds}]},
+  {"id": "social", "fingerprint": "$(cat id/social.fp)",
+   "values": [{"column": "benefit", "scale": 2$bounds}]},
+  {"id": "education", "fingerprint": "$(cat id/education.fp)",
+   "address": "127.0.0.1:$port", "group_by": "level"}],
+ "analyst": {"id": "bureau", "fingerprint": "$(cat id/bureau.fp)"},
+ "statistics": $stats, "min_count": $min, $epsl
+ "timeouts": {"connect": 5, "io": 60, "query": 240}}
+EOF
+}
+
+# run_party LOG PARTY ARGS... (in the background; pid appended to pids)
+run_party() {
+    local log=$1 party=$2
+    shift 2
+    timeout "$LIMIT" "$veil" query run --party "$party" --identity "id/$party" "$@" \
+        >"$log" 2>&1 &
+    pids+=($!)
+}
+
+# run_all QUERY TAG [EXTRA ARGS FOR DEPARTMENTS...]: every party; rc-TAG-PARTY files
+run_all() {
+    local q=$1 tag=$2
+    shift 2
+    local -A pid
+    for d in education bureau tax social; do
+        if [ $d = bureau ]; then
+            sleep "${DEPT_DELAY:-0}"
+            run_party "$tag-bureau.log" bureau --query "$q" --key bureau.key --out "$tag.csv" "$@"
+            pid[bureau]=$!
+            sleep "${DEPT_DELAY:-0}"
+            continue
+        fi
+        local extra=()
+        [ -n "${LEDGERS:-}" ] && extra=(--ledger "$d.ledger")
+        run_party "$tag-$d.log" "$d" --query "$q" --key bureau.pub --input "$d.csv" "${extra[@]}" "$@"
+        pid[$d]=$!
+    done
+    for p in education tax social bureau; do
+        local rc=0
+        wait "${pid[$p]}" || rc=$?
+        echo "$rc" >"rc-$tag-$p"
+    done
+}
+
+# The plaintext answer: sqlite3 on the same CSVs (via python3's sqlite3),
+# formatted as veil formats it (exact decimals, half away from zero).
+cat >plain.py <<'EOF'
+import csv, sqlite3, sys
+from decimal import Decimal, ROUND_HALF_UP
+from fractions import Fraction
+stats = sys.argv[1].split(",")
+min_count = int(sys.argv[2])
+db = sqlite3.connect(":memory:")
+def load(name, cols):
+    db.execute(f"create table {name} (resident_id text primary key, {', '.join(c + ' ' + t for c, t in cols)})")
+    with open(name + ".csv", newline="") as f:
+        rows = []
+        for r in csv.DictReader(f):
+            vals = [int(Decimal(r[c]) * 100) if t == "integer" else r[c] for c, t in cols]
+            rows.append([r["resident_id"]] + vals)
+    db.executemany(f"insert into {name} values ({', '.join('?' * (len(cols) + 1))})", rows)
+load("tax", [("income", "integer")])
+load("social", [("benefit", "integer")])
+load("education", [("level", "text")])
+q = """select e.level, count(*), sum(t.income), sum(t.income * t.income),
+              sum(s.benefit), sum(s.benefit * s.benefit)
+       from education e join tax t using (resident_id) join social s using (resident_id)
+       group by e.level order by e.level"""
+cells = [list(r) for r in db.execute(q)]
+labels = sorted(r[0] for r in db.execute("select distinct level from education"))
+byl = {c[0]: c for c in cells}
+cells = [byl.get(l, [l, 0, 0, 0, 0, 0]) for l in labels]
+total = ["*total*"] + [sum(c[i] for c in cells) for i in range(1, 6)]
+# suppression, as veil/disclosure.h specifies
+counts = [c[1] for c in cells]
+sup = [n < min_count for n in counts]
+def safe():
+    s = [counts[i] for i in range(len(counts)) if sup[i]]
+    return not s or (sum(1 for n in s if n > 0) >= 2 and sum(s) >= min_count)
+total_sup = False
+while not safe():
+    rel = [i for i in range(len(counts)) if not sup[i]]
+    if not rel:
+        total_sup = True
+        break
+    sup[min(rel, key=lambda i: (counts[i], i))] = True
+def dec(fr, places):
+    scaled = fr * 10 ** places
+    n = abs(scaled.numerator) * 2 + scaled.denominator
+    v = n // (2 * scaled.denominator)
+    v = -v if scaled < 0 else v
+    s = str(abs(v)).rjust(places + 1, "0")
+    out = (s[:-places] + "." + s[-places:]) if places else s
+    return ("-" if v < 0 else "") + out
+head = ["level", "status"] + (["count"] if "count" in stats else [])
+for col in ("income", "benefit"):
+    for st in ("sum", "mean", "variance"):
+        if st in stats:
+            head.append(f"{col}_{st}")
+print(",".join(head))
+for c, s in list(zip(cells, sup)) + [(total, total_sup)]:
+    row = [c[0], "suppressed" if s else "released"]
+    n = c[1]
+    if "count" in stats:
+        row.append("" if s else str(n))
+    for k in (2, 4):
+        sm, sq = c[k], c[k + 1]
+        if "sum" in stats:
+            row.append("" if s else dec(Fraction(sm, 100), 2))
+        if "mean" in stats:
+            row.append("" if s or n == 0 else dec(Fraction(sm, 100 * n), 6))
+        if "variance" in stats:
+            row.append("" if s or n == 0 else dec(Fraction(n * sq - sm * sm, n * n * 10000), 8))
+    print(",".join(row))
+EOF
+
+echo "== the grouped query: count, sum, mean, variance per level"
+query q1.json edu-income-1 1 '["count", "sum", "mean", "variance"]'
+mkdir trace
+start=$(date +%s.%N)
+run_all q1.json q1 --trace trace
+for p in education tax social bureau; do
+    [ "$(cat rc-q1-$p)" = 0 ] || fail "q1: $p exited $(cat rc-q1-$p)"
+done
+python3 plain.py count,sum,mean,variance 1 >q1.plain
+diff -u q1.plain q1.csv || fail "q1: the released table differs from the plaintext answer"
+matched=$(grep '^\*total\*' q1.csv | cut -d, -f3)
+[ "$matched" -gt 0 ] || fail "q1: nobody matched"
+ok "q1: $(($(wc -l <q1.csv) - 2)) levels and the total ($matched residents known to all three) equal sqlite3's answer ($(echo "$(date +%s.%N) - $start" | bc 2>/dev/null || echo '?') s)"
+
+echo "== protocol messages hold no personal data in the clear"
+[ -s trace/education.trace ] && [ -s trace/tax.trace ] && [ -s trace/social.trace ] &&
+    [ -s trace/bureau.trace ] || { ls -la trace; fail "a party recorded no messages"; }
+# A sample of IDs, incomes and benefits as they appear in the CSVs, and
+# every education level (the analyst receives the released labels).
+{ cut -d, -f1 tax.csv | sed -n '2,201p'; cut -d, -f1 social.csv | sed -n '2,201p'
+  cut -d, -f1 education.csv | sed -n '2,201p'; } | sort -u >needles.ids
+python3 - >needles.vals <<'EOF'
+import csv
+for f, c in (("tax.csv", "income"), ("social.csv", "benefit")):
+    with open(f, newline="") as fh:
+        for i, r in enumerate(csv.DictReader(fh)):
+            if i >= 200: break
+            if len(r[c]) >= 6: print(r[c])
+EOF
+cut -d, -f5 education.csv | sed 1d | sort -u >needles.levels
+[ "$(wc -l <needles.ids)" -ge 200 ] && [ -s needles.vals ] && [ -s needles.levels ] ||
+    fail "too few needles"
+for t in trace/*.trace; do
+    if grep -a -F -f needles.ids "$t" >/dev/null; then fail "$t holds a resident ID"; fi
+    if grep -a -F -f needles.vals "$t" >/dev/null; then fail "$t holds an income or benefit"; fi
+done
+for d in education tax social; do
+    if grep -a -F -f needles.levels "trace/$d.trace" >/dev/null; then
+        fail "trace/$d.trace holds an education level"
+    fi
+done
+# The check itself can fail: the needles are found in the CSVs.
+grep -a -F -f needles.ids tax.csv education.csv >/dev/null || fail "needle check is broken"
+ok "$(wc -l <needles.ids) IDs, $(wc -l <needles.vals) amounts and $(wc -l <needles.levels) levels: none in the 4 parties' messages (labels only in the analyst's result)"
+
+echo "== suppression: primary and complementary"
+# min_count just above the smallest level that has matches, so exactly that
+# level is below it and complementary suppression must take one more.
+min=$(awk -F, 'NR > 1 && $1 != "*total*" && $3 > 0 {print $3}' q1.csv | sort -n | head -n 1)
+min=$((min + 1))
+query q2.json edu-income-2 "$min" '["count", "sum", "mean"]'
+run_all q2.json q2
+for p in education tax social bureau; do
+    [ "$(cat rc-q2-$p)" = 0 ] || fail "q2: $p exited $(cat rc-q2-$p)"
+done
+python3 plain.py count,sum,mean "$min" >q2.plain
+diff -u q2.plain q2.csv || fail "q2: the released table differs from the plaintext answer"
+nsup=$(grep -c ',suppressed' q2.csv || true)
+below=$(awk -F, -v m="$min" 'NR > 1 && $1 != "*total*" && $3 < m' q1.csv | wc -l)
+[ "$nsup" -gt "$below" ] || fail "q2: no complementary suppression ($nsup suppressed, $below below $min)"
+grep -q '^\*total\*,released' q2.csv || fail "q2: the total should be released"
+ok "q2: min_count $min: $below level(s) below, $nsup suppressed (complementary included)"
+
+echo "== noise and the budget ledger"
+for d in tax social education; do
+    "$veil" ledger init --dataset "$d" --budget 1 --out "$d.ledger" >/dev/null
+done
+query q3.json edu-income-3 1 '["count", "sum"]' 0.6
+LEDGERS=1 run_all q3.json q3
+for p in education tax social bureau; do
+    [ "$(cat rc-q3-$p)" = 0 ] || fail "q3: $p exited $(cat rc-q3-$p)"
+done
+python3 plain.py count,sum 1 >q3.plain
+# Noisy counts are near the exact ones (Laplace scale 2/0.3 per cell: a
+# difference over 200 has probability below 1e-12).
+paste -d, <(cut -d, -f1,3 q3.plain) <(cut -d, -f3 q3.csv) | sed 1d |
+    awk -F, '{d = $2 - $3; if (d < 0) d = -d; if (d > 200) bad = 1} END {exit bad}' ||
+    fail "q3: noisy counts far from the exact ones"
+cmp -s <(cut -d, -f3 q3.plain) <(cut -d, -f3 q3.csv) && fail "q3: no noise was added"
+for d in tax social education; do
+    "$veil" ledger show "$d.ledger" >"$d.ledger.txt"
+    grep -q 'spent: *0.6' "$d.ledger.txt" || fail "q3: $d's ledger does not show 0.6 spent"
+done
+ok "q3: epsilon 0.6: noisy table released; every ledger shows 0.6 spent"
+query q4.json edu-income-4 1 '["count", "sum"]' 0.6
+cp tax.ledger tax.ledger.before
+LEDGERS=1 DEPT_DELAY=0.5 run_all q4.json q4
+[ "$(cat rc-q4-tax)" != 0 ] || fail "q4: tax accepted an over-budget query"
+grep -q 'dataset tax: this query needs epsilon 0.6 but only 0.4 of 1 is left' q4-tax.log ||
+    fail "q4: tax's refusal is not the expected message"
+[ "$(cat rc-q4-bureau)" != 0 ] || fail "q4: the analyst got a result"
+grep -q 'only 0.4 of 1 is left' q4-bureau.log || fail "q4: the analyst was not told why"
+cmp -s tax.ledger tax.ledger.before || fail "q4: the refused query changed tax's ledger"
+ok "q4: the over-budget query is refused with the ledger's message at every party"
+
+echo "== clear errors"
+rc=0
+"$veil" query run --query q1.json --party mallory --identity id/mallory --key bureau.pub \
+    --input tax.csv >unknown.log 2>&1 || rc=$?
+[ $rc != 0 ] && grep -q 'party mallory is not part of query edu-income-1' unknown.log ||
+    fail "unknown party: $(cat unknown.log)"
+ok "unknown party: $(grep error: unknown.log | tail -n 1)"
+rc=0
+"$veil" query run --query q1.json --party tax --identity id/tax --key other.pub \
+    --input tax.csv >mismatch.log 2>&1 || rc=$?
+[ $rc != 0 ] && grep -q "but query edu-income-1 names $key" mismatch.log ||
+    fail "mismatched key: $(cat mismatch.log)"
+ok "mismatched key: $(grep error: mismatch.log | tail -n 1)"
+rc=0
+"$veil" query run --query q1.json --party bureau --identity id/bureau --key other.key \
+    >mismatch2.log 2>&1 || rc=$?
+[ $rc != 0 ] && grep -q "private key has fingerprint" mismatch2.log ||
+    fail "mismatched private key: $(cat mismatch2.log)"
+ok "mismatched private key: $(grep error: mismatch2.log | tail -n 1)"
+head -c 200 q1.json >bad.json
+rc=0
+"$veil" query run --query bad.json --party tax --identity id/tax --key bureau.pub \
+    --input tax.csv >malformed.log 2>&1 || rc=$?
+[ $rc != 0 ] && grep -q 'bad.json' malformed.log || fail "malformed query: $(cat malformed.log)"
+ok "malformed query: $(grep error: malformed.log | tail -n 1)"
+
+echo "== a department that disconnects"
+"$veil" gen --department social --rows 40000 --seed 7 --out social-big.csv
+query q5.json edu-income-5 1 '["count", "sum"]'
+run_party q5-education.log education --query q5.json --key bureau.pub --input education.csv
+pe=$!
+run_party q5-tax.log tax --query q5.json --key bureau.pub --input tax.csv
+pt=$!
+run_party q5-bureau.log bureau --query q5.json --key bureau.key --out q5.csv
+pb=$!
+run_party q5-social.log social --query q5.json --key bureau.pub --input social-big.csv
+ps=$!
+for _ in $(seq 600); do
+    grep -q 'connected to the combiner' q5-social.log 2>/dev/null && break
+    sleep 0.05
+done
+pkill -9 -P $ps || fail "q5: social was not running"
+for p in $pe $pt $pb; do
+    rc=0
+    wait $p || rc=$?
+    [ $rc != 0 ] || fail "q5: a party succeeded although social disconnected"
+done
+grep -q 'social' q5-education.log || fail "q5: the combiner does not name social"
+grep -q 'stopped the query' q5-bureau.log || fail "q5: the analyst was not told"
+[ ! -e q5.csv ] || fail "q5: the analyst wrote a result"
+ok "q5: social killed: combiner says '$(grep -o 'social[^\\n]*' q5-education.log | tail -n 1 | cut -c1-100)'"
+echo "all query checks passed"
