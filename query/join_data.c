@@ -230,9 +230,10 @@ static veil_status finish_labels(loader *L, veil_err *err)
             r->labels[t][k[i].len] = '\0';
             r->nlabels = t + 1;
             if (memchr(k[i].p, '\0', k[i].len) != NULL) {
+                unsigned long long line = (unsigned long long)r->line[k[i].idx];
                 free(k);
                 return veil_err_set(err, VEIL_ERR_INPUT, "%s:%llu: %s holds a NUL byte", L->file,
-                                    (unsigned long long)r->line[k[i].idx], L->d->group_by);
+                                    line, L->d->group_by);
             }
         }
         r->tags[k[i].idx] = (uint32_t)t;
