@@ -117,77 +117,12 @@ run_all() {
     done
 }
 
-# The plaintext answer: sqlite3 on the same CSVs (via python3's sqlite3),
+# The plaintext answer: sqlite3 on the same CSVs (scripts/query_plain.py),
 # formatted as veil formats it (exact decimals, half away from zero).
-cat >plain.py <<'EOF'
-import csv, sqlite3, sys
-from decimal import Decimal, ROUND_HALF_UP
-from fractions import Fraction
-stats = sys.argv[1].split(",")
-min_count = int(sys.argv[2])
-db = sqlite3.connect(":memory:")
-def load(name, cols):
-    db.execute(f"create table {name} (resident_id text primary key, {', '.join(c + ' ' + t for c, t in cols)})")
-    with open(name + ".csv", newline="") as f:
-        rows = []
-        for r in csv.DictReader(f):
-            vals = [int(Decimal(r[c]) * 100) if t == "integer" else r[c] for c, t in cols]
-            rows.append([r["resident_id"]] + vals)
-    db.executemany(f"insert into {name} values ({', '.join('?' * (len(cols) + 1))})", rows)
-load("tax", [("income", "integer")])
-load("social", [("benefit", "integer")])
-load("education", [("level", "text")])
-q = """select e.level, count(*), sum(t.income), sum(t.income * t.income),
-              sum(s.benefit), sum(s.benefit * s.benefit)
-       from education e join tax t using (resident_id) join social s using (resident_id)
-       group by e.level order by e.level"""
-cells = [list(r) for r in db.execute(q)]
-labels = sorted(r[0] for r in db.execute("select distinct level from education"))
-byl = {c[0]: c for c in cells}
-cells = [byl.get(l, [l, 0, 0, 0, 0, 0]) for l in labels]
-total = ["*total*"] + [sum(c[i] for c in cells) for i in range(1, 6)]
-# suppression, as veil/disclosure.h specifies
-counts = [c[1] for c in cells]
-sup = [n < min_count for n in counts]
-def safe():
-    s = [counts[i] for i in range(len(counts)) if sup[i]]
-    return not s or (sum(1 for n in s if n > 0) >= 2 and sum(s) >= min_count)
-total_sup = False
-while not safe():
-    rel = [i for i in range(len(counts)) if not sup[i]]
-    if not rel:
-        total_sup = True
-        break
-    sup[min(rel, key=lambda i: (counts[i], i))] = True
-def dec(fr, places):
-    scaled = fr * 10 ** places
-    n = abs(scaled.numerator) * 2 + scaled.denominator
-    v = n // (2 * scaled.denominator)
-    v = -v if scaled < 0 else v
-    s = str(abs(v)).rjust(places + 1, "0")
-    out = (s[:-places] + "." + s[-places:]) if places else s
-    return ("-" if v < 0 else "") + out
-head = ["level", "status"] + (["count"] if "count" in stats else [])
-for col in ("income", "benefit"):
-    for st in ("sum", "mean", "variance"):
-        if st in stats:
-            head.append(f"{col}_{st}")
-print(",".join(head))
-for c, s in list(zip(cells, sup)) + [(total, total_sup)]:
-    row = [c[0], "suppressed" if s else "released"]
-    n = c[1]
-    if "count" in stats:
-        row.append("" if s else str(n))
-    for k in (2, 4):
-        sm, sq = c[k], c[k + 1]
-        if "sum" in stats:
-            row.append("" if s else dec(Fraction(sm, 100), 2))
-        if "mean" in stats:
-            row.append("" if s or n == 0 else dec(Fraction(sm, 100 * n), 6))
-        if "variance" in stats:
-            row.append("" if s or n == 0 else dec(Fraction(n * sq - sm * sm, n * n * 10000), 8))
-    print(",".join(row))
-EOF
+plain() {
+    python3 "$src/scripts/query_plain.py" "$1" tax=tax.csv social=social.csv \
+        education=education.csv 2>>plain.log
+}
 
 echo "== the grouped query: count, sum, mean, variance per level"
 query q1.json edu-income-1 1 '["count", "sum", "mean", "variance"]'
@@ -197,7 +132,7 @@ run_all q1.json q1 --trace trace
 for p in education tax social bureau; do
     [ "$(cat rc-q1-$p)" = 0 ] || fail "q1: $p exited $(cat rc-q1-$p)"
 done
-python3 plain.py count,sum,mean,variance 1 >q1.plain
+plain q1.json >q1.plain
 diff -u q1.plain q1.csv || fail "q1: the released table differs from the plaintext answer"
 matched=$(grep '^\*total\*' q1.csv | cut -d, -f3)
 [ "$matched" -gt 0 ] || fail "q1: nobody matched"
@@ -244,7 +179,7 @@ run_all q2.json q2
 for p in education tax social bureau; do
     [ "$(cat rc-q2-$p)" = 0 ] || fail "q2: $p exited $(cat rc-q2-$p)"
 done
-python3 plain.py count,sum,mean "$min" >q2.plain
+plain q2.json >q2.plain
 diff -u q2.plain q2.csv || fail "q2: the released table differs from the plaintext answer"
 nsup=$(grep -c ',suppressed' q2.csv || true)
 below=$(awk -F, -v m="$min" 'NR > 1 && $1 != "*total*" && $3 < m' q1.csv | wc -l)
@@ -261,7 +196,7 @@ LEDGERS=1 run_all q3.json q3
 for p in education tax social bureau; do
     [ "$(cat rc-q3-$p)" = 0 ] || fail "q3: $p exited $(cat rc-q3-$p)"
 done
-python3 plain.py count,sum 1 >q3.plain
+plain q3.json >q3.plain
 # Noisy counts are near the exact ones (Laplace scale 2/0.3 per cell: a
 # difference over 200 has probability below 1e-12).
 paste -d, <(cut -d, -f1,3 q3.plain) <(cut -d, -f3 q3.csv) | sed 1d |
