@@ -9,7 +9,7 @@ PACKAGES=(
   libprotobuf-c-dev protobuf-c-compiler
   libcunit1-dev libjansson-dev libcsv-dev
   clang libclang-rt-14-dev
-  python3 sqlite3
+  python3 sqlite3 time
 )
 
 missing=()

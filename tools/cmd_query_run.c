@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 
 #include "cliutil.h"
@@ -59,11 +60,18 @@ static const veil_opt opts[] = {
 typedef struct {
     const char *self;
     FILE *trace;
+    struct timespec start;
 } runctx;
 
+/* Progress lines carry the seconds since the command started. */
 static void on_log(void *ctx, const char *line)
 {
-    fprintf(stderr, "veil query run: %s: %s\n", ((const runctx *)ctx)->self, line);
+    const runctx *rx = ctx;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    double t = (double)(now.tv_sec - rx->start.tv_sec) +
+               (double)(now.tv_nsec - rx->start.tv_nsec) / 1e9;
+    fprintf(stderr, "veil query run: %s: [%7.2f s] %s\n", rx->self, t, line);
 }
 
 static void on_message(void *ctx, const char *peer, uint32_t type, const uint8_t *payload,
@@ -119,7 +127,8 @@ static int run(const veil_cmd *cmd, int argc, char **argv)
     veil_paillier_priv *sk = NULL;
     veil_query_result *res = NULL;
     veil_outfile *out = NULL;
-    runctx rx = {a.val[O_PARTY], NULL};
+    runctx rx = {a.val[O_PARTY], NULL, {0, 0}};
+    clock_gettime(CLOCK_MONOTONIC, &rx.start);
     unsigned threads = 0;
     int force = a.val[O_FORCE] != NULL;
     veil_status st = veil_query_load(&q, a.val[O_QUERY], &err);
