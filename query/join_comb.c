@@ -1,11 +1,12 @@
 /* The combining department (query/joinpriv.h; docs/query.md, "Protocol").
  *
- * It waits for every other party, blinds every department's set with its
- * own key and has every other department blind it too, sends its own set
- * (with ElGamal-encrypted group tags) through a shuffle by another
- * department, matches the fully blinded IDs, multiplies the Paillier
- * ciphertexts of the matched elements per group, adds noise and applies
- * suppression, and sends the analyst the released cells. */
+ * It waits for every other party, sends its own set (with ElGamal-encrypted
+ * group tags) through a shuffle by another department and a blinding by the
+ * rest, then asks each other department for its set and matches it chunk
+ * by chunk as it streams in (blinded with its own key and by every other
+ * department), keeping only the ciphertexts of matched elements; it
+ * multiplies them per group, adds noise, applies suppression and sends the
+ * analyst the released cells. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,16 @@
 
 #define QACCEPT_SLICE_MS 250
 
+typedef struct qsorted_ {
+    uint8_t p[VEIL_PSI_POINT_BYTES];
+    size_t idx;
+} qsorted;
+
+static int qsorted_cmp(const void *a, const void *b)
+{
+    return memcmp(((const qsorted *)a)->p, ((const qsorted *)b)->p, VEIL_PSI_POINT_BYTES);
+}
+
 typedef struct {
     veil_conn **conn; /* [npeers]: roster order; NULL for self */
     size_t self;      /* roster index of the combiner */
@@ -28,6 +39,11 @@ typedef struct {
     qrecords rec;     /* the combiner's own records */
     veil_psi_key key;
     veil_psi_eg_key eg;
+    /* Streamed sets are matched as they arrive against the combiner's own
+     * fully blinded set; only what matched is kept, per own element i: */
+    struct qsorted_ *own_sorted; /* own points, sorted */
+    uint64_t **hit;              /* [ndepts]: 1 + d's element matching i, 0 for none */
+    uint8_t **store;             /* [ndepts]: d's ciphertexts for i (ncts[d] each) */
 } comb;
 
 static void hex8(char out[17], const uint8_t *b)
@@ -172,29 +188,6 @@ static veil_status dept_ncts(const qctx *x, size_t d, uint64_t rows, size_t *out
     return VEIL_OK;
 }
 
-static veil_status recv_set(qctx *x, comb *k, size_t d, veil_err *err)
-{
-    veil_conn *c = k->conn[d];
-    q_log(x, "waiting for %s's set", x->q->depts[d].id);
-    uint32_t purpose;
-    veil_status st = q_recv_batch(x, c, QPURPOSE_SET, &k->sets[d], &purpose, NULL, NULL, err);
-    if (st != VEIL_OK)
-        return st;
-    qbatch *b = &k->sets[d];
-    st = dept_ncts(x, d, b->count, &k->ncts[d], err);
-    if (st == VEIL_OK && (b->has_tags || b->cts_per != k->ncts[d]))
-        st =
-            veil_err_set(err, VEIL_ERR_INPUT,
-                         "%s: its set carries %s%u ciphertexts per element; "
-                         "the query calls for %zu and no tags",
-                         x->q->depts[d].id, b->has_tags ? "tags and " : "", b->cts_per, k->ncts[d]);
-    if (st == VEIL_OK && b->count == 0)
-        st = veil_err_set(err, VEIL_ERR_INPUT, "%s sent an empty set", x->q->depts[d].id);
-    if (st == VEIL_OK)
-        q_log(x, "%s sent %zu elements", x->q->depts[d].id, b->count);
-    return st;
-}
-
 /* Has department `via` blind `count` points in place (purpose 2). */
 static veil_status blind_via(qctx *x, comb *k, size_t via, uint8_t *points, size_t count,
                              veil_err *err)
@@ -255,14 +248,93 @@ static veil_status shuffle_own(qctx *x, comb *k, veil_err *err)
     return st;
 }
 
-typedef struct {
-    uint8_t p[VEIL_PSI_POINT_BYTES];
-    size_t idx;
-} qsorted;
 
-static int qsorted_cmp(const void *a, const void *b)
+/* Asks department d for its set and matches it as it streams in: each
+ * chunk is blinded with the combiner's key and by every other department,
+ * looked up in the combiner's own fully blinded set, and only the
+ * ciphertexts of matched elements are kept. Memory: one chunk plus what the
+ * combiner's own set needs, however large d's set is. */
+static veil_status recv_set(qctx *x, comb *k, size_t d, veil_err *err)
 {
-    return memcmp(((const qsorted *)a)->p, ((const qsorted *)b)->p, VEIL_PSI_POINT_BYTES);
+    const veil_query *q = x->q;
+    size_t C = q->combiner, own_n = k->sets[C].count;
+    veil_conn *c = k->conn[d];
+    qbatch req;
+    memset(&req, 0, sizeof req);
+    veil_status st = q_send_batch(x, c, QPURPOSE_SEND_SET, &req, NULL, err);
+    q_log(x, "waiting for %s's set", q->depts[d].id);
+    qhdr h;
+    if (st == VEIL_OK)
+        st = q_recv_header(x, c, QPURPOSE_SET, &h, NULL, err);
+    if (st == VEIL_OK && h.count == 0)
+        st = veil_err_set(err, VEIL_ERR_INPUT, "%s sent an empty set", q->depts[d].id);
+    if (st == VEIL_OK)
+        st = dept_ncts(x, d, h.count, &k->ncts[d], err);
+    if (st == VEIL_OK && (h.has_tags || h.cts_per != k->ncts[d]))
+        st = veil_err_set(err, VEIL_ERR_INPUT,
+                          "%s: its set carries %s%u ciphertexts per element; "
+                          "the query calls for %zu and no tags",
+                          q->depts[d].id, h.has_tags ? "tags and " : "", h.cts_per, k->ncts[d]);
+    if (st != VEIL_OK)
+        return st;
+    k->sets[d].count = h.count; /* its size only: the elements are not kept */
+    size_t w = k->ncts[d] * x->ctlen;
+    k->hit[d] = calloc(own_n > 0 ? own_n : 1, sizeof *k->hit[d]);
+    if (k->hit[d] == NULL)
+        return veil_err_set(err, VEIL_ERR_NOMEM, "out of memory");
+    if (w > 0) {
+        k->store[d] = malloc((own_n > 0 ? own_n : 1) * w);
+        if (k->store[d] == NULL)
+            return veil_err_set(err, VEIL_ERR_NOMEM,
+                                "out of memory for %zu matched elements of %s", own_n,
+                                q->depts[d].id);
+    }
+    size_t per = q_chunk_elems(h.cts_per, 0, x->ctlen);
+    qbatch ch;
+    st = q_batch_alloc(&ch, per < h.count ? per : h.count, h.cts_per, 0, x->ctlen, err);
+    size_t next = 0, matched = 0;
+    double last = q_now();
+    while (st == VEIL_OK && next < h.count) {
+        size_t n;
+        st = q_recv_chunk(x, c, &h, next, &ch, 0, &n, err);
+        if (st == VEIL_OK)
+            st = veil_psi_blind(ch.points, &k->key, ch.points, n, x->threads, err);
+        for (size_t via = 0; via < q->ndepts && st == VEIL_OK; via++)
+            if (via != C && via != d)
+                st = blind_via(x, k, via, ch.points, n, err);
+        for (size_t e = 0; e < n && st == VEIL_OK; e++) {
+            qsorted key;
+            memcpy(key.p, ch.points + e * VEIL_PSI_POINT_BYTES, VEIL_PSI_POINT_BYTES);
+            const qsorted *f = bsearch(&key, k->own_sorted, own_n, sizeof *k->own_sorted,
+                                       qsorted_cmp);
+            if (f == NULL)
+                continue;
+            if (k->hit[d][f->idx] != 0) {
+                st = veil_err_set(err, VEIL_ERR_INPUT,
+                                  "%s's set holds the same resident twice (elements %llu and %zu)",
+                                  q->depts[d].id, (unsigned long long)(k->hit[d][f->idx] - 1),
+                                  next + e);
+                break;
+            }
+            k->hit[d][f->idx] = (uint64_t)(next + e) + 1;
+            if (w > 0)
+                memcpy(k->store[d] + f->idx * w, ch.cts + e * w, w);
+            matched++;
+        }
+        next += n;
+        if (st == VEIL_OK && next < h.count && q_now() - last >= 5.0) {
+            q_log(x, "%s's set: %zu of %zu elements matched so far", q->depts[d].id, next,
+                  h.count);
+            last = q_now();
+        }
+    }
+    q_batch_free(&ch);
+    if (st == VEIL_OK)
+        st = q_recv_done(x, c, &h, err);
+    if (st == VEIL_OK)
+        q_log(x, "%s sent %zu elements; %zu are in the combiner's set", q->depts[d].id, h.count,
+              matched);
+    return st;
 }
 
 static veil_status sort_set(const char *who, const qbatch *b, qsorted **out, veil_err *err)
@@ -343,81 +415,62 @@ static veil_status agg_init(const qctx *x, const comb *k, qagg *g, veil_err *err
     return VEIL_OK;
 }
 
-/* Multiplies element e's ciphertexts of department d (slot i of g) into
- * cell `cell`. */
+/* Multiplies the ciphertexts department vd[i] holds for the combiner's
+ * own element e into cell `cell`. */
 static veil_status agg_add(const qctx *x, const comb *k, qagg *g, size_t cell, size_t i, size_t e,
                            mpz_t ct, veil_err *err)
 {
     size_t d = g->vd[i], n = k->ncts[d];
-    const uint8_t *p = k->sets[d].cts + e * n * x->ctlen;
+    const uint8_t *p =
+        (d == x->q->combiner ? k->sets[d].cts : k->store[d]) + e * n * x->ctlen;
     for (size_t j = 0; j < n; j++) {
         veil_qpack_ct_import(ct, p + j * x->ctlen, x->ctlen);
         veil_status st = veil_paillier_check_ct(x->pk, ct, err);
-        if (st != VEIL_OK)
-            return veil_err_prefix(err, "%s: element %zu, ciphertext %zu", x->q->depts[d].id, e, j);
+        if (st != VEIL_OK) {
+            if (d == x->q->combiner)
+                return veil_err_prefix(err, "%s's own set after the shuffle: ciphertext %zu",
+                                       x->q->depts[d].id, j);
+            return veil_err_prefix(err, "%s: element %llu, ciphertext %zu", x->q->depts[d].id,
+                                   (unsigned long long)(k->hit[d][e] - 1), j);
+        }
         mpz_t *a = &g->acc[cell * g->per + g->off[i] + j];
         veil_paillier_add(*a, x->pk, *a, ct);
     }
     return VEIL_OK;
 }
 
-/* Matches the combiner's (shuffled, fully blinded) elements against every
- * other department's fully blinded set and aggregates the matches. */
+/* The combiner's own elements that every other department's set matched,
+ * their groups (ElGamal tags, decrypted for these only) and the
+ * aggregates. */
 static veil_status match(qctx *x, comb *k, qagg *g, veil_err *err)
 {
     const veil_query *q = x->q;
     size_t C = q->combiner;
     const qbatch *own = &k->sets[C];
-    qsorted **sorted = calloc(q->ndepts, sizeof *sorted);
-    size_t *hit = malloc(q->ndepts * sizeof *hit);
-    size_t *midx = NULL; /* matched elements: per match, ndepts indices */
+    size_t *midx = malloc((own->count > 0 ? own->count : 1) * sizeof *midx);
     uint32_t *tags = NULL;
     veil_psi_eg_ct *mtags = NULL;
     veil_psi_tag_table *table = NULL;
     size_t nm = 0;
     mpz_t ct;
     mpz_init(ct);
-    veil_status st = sorted != NULL && hit != NULL
-                         ? VEIL_OK
-                         : veil_err_set(err, VEIL_ERR_NOMEM, "out of memory");
-    for (size_t d = 0; d < q->ndepts && st == VEIL_OK; d++)
-        if (d != C)
-            st = sort_set(q->depts[d].id, &k->sets[d], &sorted[d], err);
-    if (st == VEIL_OK) {
-        midx = malloc((own->count > 0 ? own->count : 1) * q->ndepts * sizeof *midx);
-        if (midx == NULL)
-            st = veil_err_set(err, VEIL_ERR_NOMEM, "out of memory");
-    }
+    veil_status st = midx != NULL ? VEIL_OK : veil_err_set(err, VEIL_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < own->count && st == VEIL_OK; i++) {
-        qsorted key;
-        memcpy(key.p, own->points + i * VEIL_PSI_POINT_BYTES, VEIL_PSI_POINT_BYTES);
         int all = 1;
-        for (size_t d = 0; d < q->ndepts && all; d++) {
-            if (d == C) {
-                hit[d] = i;
-                continue;
-            }
-            const qsorted *f =
-                bsearch(&key, sorted[d], k->sets[d].count, sizeof *sorted[d], qsorted_cmp);
-            if (f == NULL)
+        for (size_t d = 0; d < q->ndepts && all; d++)
+            if (d != C && k->hit[d][i] == 0)
                 all = 0;
-            else
-                hit[d] = f->idx;
-        }
-        if (all) {
-            memcpy(midx + nm * q->ndepts, hit, q->ndepts * sizeof *hit);
-            nm++;
-        }
+        if (all)
+            midx[nm++] = i;
     }
     q_log(x, "%zu residents are known to all %zu departments", nm, q->ndepts);
-    /* The group of every match: its ElGamal tag, decrypted. */
     if (st == VEIL_OK && q->grouped && nm > 0) {
         tags = malloc(nm * sizeof *tags);
         mtags = malloc(nm * sizeof *mtags);
         if (tags == NULL || mtags == NULL)
             st = veil_err_set(err, VEIL_ERR_NOMEM, "out of memory");
         for (size_t m = 0; m < nm && st == VEIL_OK; m++)
-            memcpy(&mtags[m], own->tags + midx[m * q->ndepts + C] * QEG_CT_BYTES, QEG_CT_BYTES);
+            memcpy(&mtags[m], own->tags + midx[m] * QEG_CT_BYTES, QEG_CT_BYTES);
         if (st == VEIL_OK)
             st = veil_psi_tag_table_new(&table, (uint32_t)k->rec.nlabels, err);
         if (st == VEIL_OK)
@@ -429,7 +482,7 @@ static veil_status match(qctx *x, comb *k, qagg *g, veil_err *err)
         size_t cell = q->grouped ? tags[m] : 0;
         g->count[cell]++;
         for (size_t i = 0; i < g->nvd && st == VEIL_OK; i++)
-            st = agg_add(x, k, g, cell, i, midx[m * q->ndepts + g->vd[i]], ct, err);
+            st = agg_add(x, k, g, cell, i, midx[m], ct, err);
     }
     /* The total row: the product of every cell. */
     for (size_t c = 0; c < g->ncells && st == VEIL_OK; c++) {
@@ -443,10 +496,6 @@ static veil_status match(qctx *x, comb *k, qagg *g, veil_err *err)
     free(tags);
     free(mtags);
     free(midx);
-    for (size_t d = 0; sorted != NULL && d < q->ndepts; d++)
-        free(sorted[d]);
-    free(sorted);
-    free(hit);
     return st;
 }
 
@@ -660,24 +709,18 @@ static veil_status run(qctx *x, comb *k, veil_query_stats *stats, veil_err *err)
     st = q_build_set(x, C, &k->rec, &k->key, q->grouped ? k->eg.y : NULL, &k->sets[C], err);
     if (st == VEIL_OK)
         st = dept_ncts(x, C, k->rec.n, &k->ncts[C], err);
+    /* The combiner's own set first: shuffled and blinded by every other
+     * department, so the others' sets can be matched as they stream in. */
+    if (st == VEIL_OK)
+        st = shuffle_own(x, k, err);
+    if (st == VEIL_OK)
+        st = sort_set(q->depts[C].id, &k->sets[C], &k->own_sorted, err);
     for (size_t d = 0; d < q->ndepts && st == VEIL_OK; d++)
         if (d != C) {
             st = recv_set(x, k, d, err);
-            if (st == VEIL_OK)
-                st = veil_psi_blind(k->sets[d].points, &k->key, k->sets[d].points, k->sets[d].count,
-                                    x->threads, err);
             if (st != VEIL_OK)
                 st = veil_err_prefix(err, "%s's set", q->depts[d].id);
         }
-    /* Every set is blinded by every department's key. */
-    for (size_t d = 0; d < q->ndepts && st == VEIL_OK; d++)
-        for (size_t via = 0; via < q->ndepts && st == VEIL_OK && d != C; via++)
-            if (via != C && via != d) {
-                q_log(x, "%s blinds %s's set", q->depts[via].id, q->depts[d].id);
-                st = blind_via(x, k, via, k->sets[d].points, k->sets[d].count, err);
-            }
-    if (st == VEIL_OK)
-        st = shuffle_own(x, k, err);
     qagg g;
     memset(&g, 0, sizeof g);
     if (st == VEIL_OK)
@@ -710,8 +753,10 @@ veil_status q_combiner(qctx *x, veil_query_stats *stats, veil_err *err)
     k.conn = calloc(q->npeers, sizeof *k.conn);
     k.sets = calloc(q->ndepts, sizeof *k.sets);
     k.ncts = calloc(q->ndepts, sizeof *k.ncts);
+    k.hit = calloc(q->ndepts, sizeof *k.hit);
+    k.store = calloc(q->ndepts, sizeof *k.store);
     veil_status st = VEIL_OK;
-    if (k.conn == NULL || k.sets == NULL || k.ncts == NULL)
+    if (k.conn == NULL || k.sets == NULL || k.ncts == NULL || k.hit == NULL || k.store == NULL)
         st = veil_err_set(err, VEIL_ERR_NOMEM, "out of memory");
     if (st == VEIL_OK)
         st = run(x, &k, stats, err);
@@ -725,6 +770,13 @@ veil_status q_combiner(qctx *x, veil_query_stats *stats, veil_err *err)
         veil_conn_close(k.conn[i]);
     for (size_t d = 0; k.sets != NULL && d < q->ndepts; d++)
         q_batch_free(&k.sets[d]);
+    for (size_t d = 0; k.hit != NULL && d < q->ndepts; d++)
+        free(k.hit[d]);
+    for (size_t d = 0; k.store != NULL && d < q->ndepts; d++)
+        free(k.store[d]);
+    free(k.hit);
+    free(k.store);
+    free(k.own_sorted);
     q_records_free(&k.rec);
     veil_psi_key_wipe(&k.key);
     veil_psi_eg_key_wipe(&k.eg);

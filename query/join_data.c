@@ -361,11 +361,11 @@ static void mpz_array_free(mpz_t *a, size_t n)
 
 /* Encrypts the packed values of rows order[0..n) into b->cts. */
 static veil_status encrypt_values(const qctx *x, const veil_qpack_layout *l, const qrecords *r,
-                                  const size_t *order, qbatch *b, veil_err *err)
+                                  const size_t *order, size_t n, qbatch *b, veil_err *err)
 {
     size_t ncols = l->ncols, ncts = l->ncts;
     int squares = (x->q->stats & VEIL_QSTAT_VARIANCE) != 0;
-    size_t block = QBLOCK_ROWS < r->n ? QBLOCK_ROWS : r->n;
+    size_t block = QBLOCK_ROWS < n ? QBLOCK_ROWS : n;
     mpz_t *m = NULL, *c = NULL, *sums = NULL, *sqs = NULL;
     veil_status st = mpz_array(&m, block * ncts, err);
     if (st == VEIL_OK)
@@ -375,8 +375,8 @@ static veil_status encrypt_values(const qctx *x, const veil_qpack_layout *l, con
     if (st == VEIL_OK)
         st = mpz_array(&sqs, ncols, err);
     size_t w = ncts * x->ctlen;
-    for (size_t start = 0; st == VEIL_OK && start < r->n; start += block) {
-        size_t nb = r->n - start < block ? r->n - start : block;
+    for (size_t start = 0; st == VEIL_OK && start < n; start += block) {
+        size_t nb = n - start < block ? n - start : block;
         for (size_t i = 0; i < nb && st == VEIL_OK; i++) {
             const int64_t *v = r->values + order[start + i] * r->ncols;
             for (size_t j = 0; j < ncols; j++) {
@@ -396,8 +396,6 @@ static veil_status encrypt_values(const qctx *x, const veil_qpack_layout *l, con
             for (size_t k = 0; k < ncts; k++)
                 veil_qpack_ct_export(b->cts + (start + i) * w + k * x->ctlen, x->ctlen,
                                      c[i * ncts + k]);
-        if (st == VEIL_OK && r->n > QBLOCK_ROWS)
-            q_log(x, "encrypted %zu of %zu rows", start + nb, r->n);
     }
     /* The packed plaintexts are the department's data. */
     for (size_t i = 0; m != NULL && i < block * ncts; i++)
@@ -409,47 +407,88 @@ static veil_status encrypt_values(const qctx *x, const veil_qpack_layout *l, con
     return st;
 }
 
-veil_status q_build_set(const qctx *x, size_t dept, const qrecords *r, const veil_psi_key *key,
-                        const uint8_t *eg_y, qbatch *b, veil_err *err)
+veil_status q_setgen_init(qsetgen *g, const qctx *x, size_t dept, const qrecords *r,
+                          const veil_psi_key *key, const uint8_t *eg_y, veil_err *err)
 {
-    veil_qpack_layout l;
-    veil_status st = q_layout(x, dept, r->n, &l, err);
+    memset(g, 0, sizeof *g);
+    g->x = x;
+    g->r = r;
+    g->key = key;
+    g->eg_y = eg_y;
+    g->tags = r->tags != NULL && eg_y != NULL;
+    veil_status st = q_layout(x, dept, r->n, &g->l, err);
     if (st != VEIL_OK)
         return st;
-    int tags = r->tags != NULL && eg_y != NULL;
-    size_t n = r->n;
-    size_t *order = malloc(n * sizeof *order);
-    const char **ids = malloc(n * sizeof *ids);
-    size_t *lens = malloc(n * sizeof *lens);
-    uint32_t *tg = tags ? malloc(n * sizeof *tg) : NULL;
-    if (order == NULL || ids == NULL || lens == NULL || (tags && tg == NULL))
+    g->order = malloc((r->n > 0 ? r->n : 1) * sizeof *g->order);
+    if (g->order == NULL) {
+        q_setgen_free(g);
+        return veil_err_set(err, VEIL_ERR_NOMEM, "out of memory");
+    }
+    /* A fresh order, so nothing downstream follows the file's order. */
+    veil_psi_permutation(g->order, r->n);
+    return VEIL_OK;
+}
+
+void q_setgen_free(qsetgen *g)
+{
+    if (g->order != NULL) {
+        sodium_memzero(g->order, (g->r->n > 0 ? g->r->n : 1) * sizeof *g->order);
+        free(g->order);
+    }
+    veil_qpack_layout_free(&g->l);
+    memset(g, 0, sizeof *g);
+}
+
+veil_status q_setgen_fill(qsetgen *g, size_t off, size_t n, qbatch *b, veil_err *err)
+{
+    const qctx *x = g->x;
+    const qrecords *r = g->r;
+    if (off > r->n || n > r->n - off || n > b->count || b->cts_per != g->l.ncts ||
+        b->has_tags != g->tags)
+        return veil_err_set(err, VEIL_ERR_INTERNAL, "set elements %zu..%zu of %zu", off, off + n,
+                            r->n);
+    const size_t *order = g->order + off;
+    const char **ids = malloc((n > 0 ? n : 1) * sizeof *ids);
+    size_t *lens = malloc((n > 0 ? n : 1) * sizeof *lens);
+    uint32_t *tg = g->tags ? malloc((n > 0 ? n : 1) * sizeof *tg) : NULL;
+    veil_status st = VEIL_OK;
+    if (ids == NULL || lens == NULL || (g->tags && tg == NULL))
         st = veil_err_set(err, VEIL_ERR_NOMEM, "out of memory");
-    if (st == VEIL_OK)
-        st = q_batch_alloc(b, n, (uint32_t)l.ncts, tags, x->ctlen, err);
     if (st == VEIL_OK) {
-        /* A fresh order, so nothing downstream follows the file's order. */
-        veil_psi_permutation(order, n);
         for (size_t i = 0; i < n; i++) {
             ids[i] = r->idbuf + r->idoff[order[i]];
             lens[i] = r->idlen[order[i]];
-            if (tags)
+            if (g->tags)
                 tg[i] = r->tags[order[i]];
         }
-        st = veil_psi_hash_blind(b->points, key, x->q->id, ids, lens, n, x->threads, err);
+        st = veil_psi_hash_blind(b->points, g->key, x->q->id, ids, lens, n, x->threads, err);
     }
-    if (st == VEIL_OK && tags)
-        st = veil_psi_eg_encrypt((veil_psi_eg_ct *)b->tags, eg_y, tg, n, x->threads, err);
-    if (st == VEIL_OK && l.ncts > 0) {
-        q_log(x, "encrypting %zu rows (%zu ciphertexts each)", n, l.ncts);
-        st = encrypt_values(x, &l, r, order, b, err);
-    }
-    if (st != VEIL_OK)
-        q_batch_free(b);
-    free(order);
+    if (st == VEIL_OK && g->tags)
+        st = veil_psi_eg_encrypt((veil_psi_eg_ct *)b->tags, g->eg_y, tg, n, x->threads, err);
+    if (st == VEIL_OK && g->l.ncts > 0)
+        st = encrypt_values(x, &g->l, r, order, n, b, err);
     free(ids);
     free(lens);
     free(tg);
-    veil_qpack_layout_free(&l);
+    return st;
+}
+
+veil_status q_build_set(const qctx *x, size_t dept, const qrecords *r, const veil_psi_key *key,
+                        const uint8_t *eg_y, qbatch *b, veil_err *err)
+{
+    qsetgen g;
+    memset(b, 0, sizeof *b);
+    veil_status st = q_setgen_init(&g, x, dept, r, key, eg_y, err);
+    if (st != VEIL_OK)
+        return st;
+    st = q_batch_alloc(b, r->n, (uint32_t)g.l.ncts, g.tags, x->ctlen, err);
+    if (st == VEIL_OK && g.l.ncts > 0)
+        q_log(x, "encrypting %zu rows (%zu ciphertexts each)", r->n, g.l.ncts);
+    if (st == VEIL_OK)
+        st = q_setgen_fill(&g, 0, r->n, b, err);
+    if (st != VEIL_OK)
+        q_batch_free(b);
+    q_setgen_free(&g);
     return st;
 }
 

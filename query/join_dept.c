@@ -108,8 +108,51 @@ static void fill_stats(const qctx *x, veil_query_stats *stats)
     stats->seconds = q_now() - x->start;
 }
 
-static veil_status serve_loop(qctx *x, veil_conn *c, const veil_psi_key *key, veil_err *err)
+/* Streams the department's set to the combiner chunk by chunk: hashed,
+ * blinded, encrypted and sent a chunk at a time, so memory stays bounded
+ * by the chunk whatever the number of rows. */
+static veil_status send_set(qctx *x, veil_conn *c, size_t dept, const qrecords *r,
+                            const veil_psi_key *key, veil_err *err)
 {
+    qsetgen g;
+    veil_status st = q_setgen_init(&g, x, dept, r, key, NULL, err);
+    if (st != VEIL_OK)
+        return st;
+    size_t per = q_chunk_elems((uint32_t)g.l.ncts, 0, x->ctlen);
+    qbatch b;
+    memset(&b, 0, sizeof b);
+    st = q_batch_alloc(&b, per < r->n ? per : r->n, (uint32_t)g.l.ncts, 0, x->ctlen, err);
+    if (st == VEIL_OK) {
+        q_log(x, "sending %zu blinded IDs%s to the combiner", r->n,
+              g.l.ncts > 0 ? " with their encrypted values" : "");
+        st = q_send_header(c, QPURPOSE_SET, r->n, (uint32_t)g.l.ncts, 0, NULL, err);
+    }
+    double last = q_now();
+    for (size_t off = 0; st == VEIL_OK && off < r->n; off += per) {
+        size_t n = r->n - off < per ? r->n - off : per;
+        if (q_stopped(x))
+            st = veil_err_set(err, VEIL_ERR_IO, "interrupted");
+        if (st == VEIL_OK)
+            st = q_setgen_fill(&g, off, n, &b, err);
+        if (st == VEIL_OK)
+            st = q_send_chunk(x, c, off, &b, 0, n, err);
+        if (st == VEIL_OK && off + n < r->n && q_now() - last >= 5.0) {
+            q_log(x, "sent %zu of %zu elements", off + n, r->n);
+            last = q_now();
+        }
+    }
+    if (st == VEIL_OK)
+        st = q_send_done(c, r->n, err);
+    q_batch_free(&b);
+    q_setgen_free(&g);
+    return st;
+}
+
+/* Answers the combiner's requests until it reports the query complete. */
+static veil_status serve_loop(qctx *x, veil_conn *c, size_t dept, const qrecords *r,
+                              const veil_psi_key *key, veil_err *err)
+{
+    int sent = 0;
     for (;;) {
         if (q_stopped(x))
             return veil_err_set(err, VEIL_ERR_IO, "interrupted");
@@ -124,6 +167,17 @@ static veil_status serve_loop(qctx *x, veil_conn *c, const veil_psi_key *key, ve
             q_log(x, "the combiner reports the query complete");
             return VEIL_OK;
         }
+        if (purpose == QPURPOSE_SEND_SET) {
+            q_batch_free(&b);
+            if (sent)
+                return veil_err_set(err, VEIL_ERR_INPUT, "%s asked for the set a second time",
+                                    veil_conn_peer(c));
+            sent = 1;
+            st = send_set(x, c, dept, r, key, err);
+            if (st != VEIL_OK)
+                return st;
+            continue;
+        }
         int shuffle = purpose == QPURPOSE_SHUFFLE;
         if (!shuffle && (b.has_tags || b.cts_per > 0)) {
             q_batch_free(&b);
@@ -132,8 +186,9 @@ static veil_status serve_loop(qctx *x, veil_conn *c, const veil_psi_key *key, ve
                                 "ciphertexts",
                                 veil_conn_peer(c));
         }
-        q_log(x, "%s %zu elements for the combiner",
-              shuffle ? "blinding and shuffling" : "blinding", b.count);
+        if (shuffle || b.count > QCHUNK_MAX_ELEMS)
+            q_log(x, "%s %zu elements for the combiner",
+                  shuffle ? "blinding and shuffling" : "blinding", b.count);
         st = q_serve(x, key, &b, shuffle, tag_key, err);
         if (st != VEIL_OK)
             st = veil_err_prefix(err, "%s's %s request", veil_conn_peer(c),
@@ -183,20 +238,9 @@ veil_status q_department(qctx *x, size_t dept, veil_query_stats *stats, veil_err
     }
     veil_psi_key key;
     veil_psi_key_new(&key);
-    qbatch b;
-    memset(&b, 0, sizeof b);
-    if (st == VEIL_OK) {
-        q_log(x, "blinding %zu resident IDs", r.n);
-        st = q_build_set(x, dept, &r, &key, NULL, &b, err);
-    }
-    q_records_free(&r);
-    if (st == VEIL_OK) {
-        q_log(x, "sending the blinded set to the combiner");
-        st = q_send_batch(x, c, QPURPOSE_SET, &b, NULL, err);
-    }
-    q_batch_free(&b);
     if (st == VEIL_OK)
-        st = serve_loop(x, c, &key, err);
+        st = serve_loop(x, c, dept, &r, &key, err);
+    q_records_free(&r);
     veil_psi_key_wipe(&key);
     if (st != VEIL_OK && c != NULL)
         q_tell_stop(c, err->msg);

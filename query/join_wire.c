@@ -201,54 +201,70 @@ void q_batch_free(qbatch *b)
     memset(b, 0, sizeof *b);
 }
 
-static size_t chunk_elems(const qbatch *b, size_t ctlen)
+size_t q_chunk_elems(uint32_t cts_per, int has_tags, size_t ctlen)
 {
-    size_t per = elem_bytes(b->cts_per, b->has_tags, ctlen);
+    size_t per = elem_bytes(cts_per, has_tags, ctlen);
     size_t n = QCHUNK_MAX_BYTES / per;
     if (n > QCHUNK_MAX_ELEMS)
         n = QCHUNK_MAX_ELEMS;
     return n > 0 ? n : 1;
 }
 
-veil_status q_send_batch(const qctx *x, veil_conn *c, uint32_t purpose, const qbatch *b,
-                         const uint8_t *tag_key, veil_err *err)
+veil_status q_send_header(veil_conn *c, uint32_t purpose, size_t count, uint32_t cts_per,
+                          int has_tags, const uint8_t *tag_key, veil_err *err)
 {
     Veil__QueryBatch hdr = VEIL__QUERY_BATCH__INIT;
     hdr.purpose = purpose;
-    hdr.count = b->count;
-    hdr.cts_per_element = b->cts_per;
-    hdr.tags = b->has_tags ? 1 : 0;
+    hdr.count = count;
+    hdr.cts_per_element = cts_per;
+    hdr.tags = has_tags ? 1 : 0;
     if (tag_key != NULL) {
         hdr.has_tag_key = 1;
         hdr.tag_key.data = (uint8_t *)tag_key;
         hdr.tag_key.len = VEIL_PSI_POINT_BYTES;
     }
-    veil_status st = q_send_msg(c, QMSG_BATCH, &hdr.base, err);
-    size_t per = chunk_elems(b, x->ctlen);
+    return q_send_msg(c, QMSG_BATCH, &hdr.base, err);
+}
+
+veil_status q_send_chunk(const qctx *x, veil_conn *c, size_t offset, const qbatch *b, size_t at,
+                         size_t n, veil_err *err)
+{
+    Veil__QueryChunk ch = VEIL__QUERY_CHUNK__INIT;
+    ch.offset = offset;
+    ch.points.data = b->points + at * VEIL_PSI_POINT_BYTES;
+    ch.points.len = n * VEIL_PSI_POINT_BYTES;
+    if (b->has_tags) {
+        ch.has_tags = 1;
+        ch.tags.data = b->tags + at * QEG_CT_BYTES;
+        ch.tags.len = n * QEG_CT_BYTES;
+    }
+    if (b->cts_per > 0) {
+        size_t w = (size_t)b->cts_per * x->ctlen;
+        ch.has_cts = 1;
+        ch.cts.data = b->cts + at * w;
+        ch.cts.len = n * w;
+    }
+    return q_send_msg(c, QMSG_CHUNK, &ch.base, err);
+}
+
+veil_status q_send_done(veil_conn *c, size_t count, veil_err *err)
+{
+    Veil__QueryDone d = VEIL__QUERY_DONE__INIT;
+    d.elements = count;
+    return q_send_msg(c, QMSG_DONE, &d.base, err);
+}
+
+veil_status q_send_batch(const qctx *x, veil_conn *c, uint32_t purpose, const qbatch *b,
+                         const uint8_t *tag_key, veil_err *err)
+{
+    veil_status st = q_send_header(c, purpose, b->count, b->cts_per, b->has_tags, tag_key, err);
+    size_t per = q_chunk_elems(b->cts_per, b->has_tags, x->ctlen);
     for (size_t off = 0; st == VEIL_OK && off < b->count; off += per) {
         size_t n = b->count - off < per ? b->count - off : per;
-        Veil__QueryChunk ch = VEIL__QUERY_CHUNK__INIT;
-        ch.offset = off;
-        ch.points.data = b->points + off * VEIL_PSI_POINT_BYTES;
-        ch.points.len = n * VEIL_PSI_POINT_BYTES;
-        if (b->has_tags) {
-            ch.has_tags = 1;
-            ch.tags.data = b->tags + off * QEG_CT_BYTES;
-            ch.tags.len = n * QEG_CT_BYTES;
-        }
-        if (b->cts_per > 0) {
-            size_t w = (size_t)b->cts_per * x->ctlen;
-            ch.has_cts = 1;
-            ch.cts.data = b->cts + off * w;
-            ch.cts.len = n * w;
-        }
-        st = q_send_msg(c, QMSG_CHUNK, &ch.base, err);
+        st = q_send_chunk(x, c, off, b, off, n, err);
     }
-    if (st == VEIL_OK) {
-        Veil__QueryDone d = VEIL__QUERY_DONE__INIT;
-        d.elements = b->count;
-        st = q_send_msg(c, QMSG_DONE, &d.base, err);
-    }
+    if (st == VEIL_OK)
+        st = q_send_done(c, b->count, err);
     return st;
 }
 
@@ -259,74 +275,87 @@ static const char *purpose_name(uint32_t p)
     case QPURPOSE_BLIND: return "blinding request";
     case QPURPOSE_SHUFFLE: return "shuffle request";
     case QPURPOSE_ANSWER: return "answer";
+    case QPURPOSE_SEND_SET: return "set request";
     default: return "unknown batch";
     }
 }
 
-static veil_status recv_body(const qctx *x, veil_conn *c, qbatch *b, veil_err *err)
+veil_status q_recv_chunk(const qctx *x, veil_conn *c, const qhdr *h, size_t next, qbatch *dst,
+                         size_t at, size_t *got, veil_err *err)
 {
     const char *peer = veil_conn_peer(c);
-    size_t w = (size_t)b->cts_per * x->ctlen;
-    size_t next = 0;
-    veil_status st = VEIL_OK;
-    while (st == VEIL_OK && next < b->count) {
-        if (q_stopped(x))
-            return veil_err_set(err, VEIL_ERR_IO, "interrupted");
-        ProtobufCMessage *m;
-        st = q_recv_msg(x, c, QMSG_CHUNK, &veil__query_chunk__descriptor, &m, err);
-        if (st != VEIL_OK)
-            break;
-        Veil__QueryChunk *ch = (Veil__QueryChunk *)m;
-        size_t n = ch->points.len / VEIL_PSI_POINT_BYTES;
-        if (ch->offset != next)
-            st = veil_err_set(err, VEIL_ERR_INPUT,
-                              "%s: chunk at element %llu where %zu was expected", peer,
-                              (unsigned long long)ch->offset, next);
-        else if (ch->points.len % VEIL_PSI_POINT_BYTES != 0 || n == 0 || n > QCHUNK_MAX_ELEMS ||
-                 n > b->count - next)
-            st = veil_err_set(err, VEIL_ERR_INPUT,
-                              "%s: chunk at element %zu: %zu bytes of points do not fit the batch",
-                              peer, next, ch->points.len);
-        else if (b->has_tags != (ch->has_tags != 0) ||
-                 (b->has_tags && ch->tags.len != n * QEG_CT_BYTES))
-            st = veil_err_set(err, VEIL_ERR_INPUT,
-                              "%s: chunk at element %zu: tags do not match "
-                              "its %zu points",
-                              peer, next, n);
-        else if ((b->cts_per > 0) != (ch->has_cts != 0) || (b->cts_per > 0 && ch->cts.len != n * w))
-            st = veil_err_set(err, VEIL_ERR_INPUT,
-                              "%s: chunk at element %zu: ciphertexts do not "
-                              "match its %zu points",
-                              peer, next, n);
-        if (st == VEIL_OK) {
-            memcpy(b->points + next * VEIL_PSI_POINT_BYTES, ch->points.data, ch->points.len);
-            if (b->has_tags)
-                memcpy(b->tags + next * QEG_CT_BYTES, ch->tags.data, ch->tags.len);
-            if (b->cts_per > 0)
-                memcpy(b->cts + next * w, ch->cts.data, ch->cts.len);
-            next += n;
-        }
-        protobuf_c_message_free_unpacked(m, NULL);
-    }
-    if (st != VEIL_OK)
-        return st;
+    size_t w = (size_t)h->cts_per * x->ctlen;
+    *got = 0;
+    if (q_stopped(x))
+        return veil_err_set(err, VEIL_ERR_IO, "interrupted");
     ProtobufCMessage *m;
-    st = q_recv_msg(x, c, QMSG_DONE, &veil__query_done__descriptor, &m, err);
+    veil_status st = q_recv_msg(x, c, QMSG_CHUNK, &veil__query_chunk__descriptor, &m, err);
     if (st != VEIL_OK)
         return st;
-    if (((Veil__QueryDone *)m)->elements != b->count)
-        st = veil_err_set(err, VEIL_ERR_INPUT, "%s: done says %llu elements but the batch has %zu",
-                          peer, (unsigned long long)((Veil__QueryDone *)m)->elements, b->count);
+    Veil__QueryChunk *ch = (Veil__QueryChunk *)m;
+    size_t n = ch->points.len / VEIL_PSI_POINT_BYTES;
+    if (ch->offset != next)
+        st = veil_err_set(err, VEIL_ERR_INPUT, "%s: chunk at element %llu where %zu was expected",
+                          peer, (unsigned long long)ch->offset, next);
+    else if (ch->points.len % VEIL_PSI_POINT_BYTES != 0 || n == 0 ||
+             n > q_chunk_elems(h->cts_per, h->has_tags, x->ctlen) || n > h->count - next ||
+             n > dst->count - at)
+        st = veil_err_set(err, VEIL_ERR_INPUT,
+                          "%s: chunk at element %zu: %zu bytes of points do not fit the batch",
+                          peer, next, ch->points.len);
+    else if (h->has_tags != (ch->has_tags != 0) || (h->has_tags && ch->tags.len != n * QEG_CT_BYTES))
+        st = veil_err_set(err, VEIL_ERR_INPUT,
+                          "%s: chunk at element %zu: tags do not match "
+                          "its %zu points",
+                          peer, next, n);
+    else if ((h->cts_per > 0) != (ch->has_cts != 0) || (h->cts_per > 0 && ch->cts.len != n * w))
+        st = veil_err_set(err, VEIL_ERR_INPUT,
+                          "%s: chunk at element %zu: ciphertexts do not "
+                          "match its %zu points",
+                          peer, next, n);
+    if (st == VEIL_OK) {
+        memcpy(dst->points + at * VEIL_PSI_POINT_BYTES, ch->points.data, ch->points.len);
+        if (h->has_tags)
+            memcpy(dst->tags + at * QEG_CT_BYTES, ch->tags.data, ch->tags.len);
+        if (h->cts_per > 0)
+            memcpy(dst->cts + at * w, ch->cts.data, ch->cts.len);
+        *got = n;
+    }
     protobuf_c_message_free_unpacked(m, NULL);
     return st;
 }
 
-veil_status q_recv_batch(const qctx *x, veil_conn *c, uint32_t want, qbatch *b, uint32_t *purpose,
-                         uint8_t *tag_key, int *status_ok, veil_err *err)
+veil_status q_recv_done(const qctx *x, veil_conn *c, const qhdr *h, veil_err *err)
 {
-    memset(b, 0, sizeof *b);
-    if (purpose != NULL)
-        *purpose = 0;
+    ProtobufCMessage *m;
+    veil_status st = q_recv_msg(x, c, QMSG_DONE, &veil__query_done__descriptor, &m, err);
+    if (st != VEIL_OK)
+        return st;
+    if (((Veil__QueryDone *)m)->elements != h->count)
+        st = veil_err_set(err, VEIL_ERR_INPUT, "%s: done says %llu elements but the batch has %zu",
+                          veil_conn_peer(c), (unsigned long long)((Veil__QueryDone *)m)->elements,
+                          h->count);
+    protobuf_c_message_free_unpacked(m, NULL);
+    return st;
+}
+
+static veil_status recv_body(const qctx *x, veil_conn *c, const qhdr *h, qbatch *b, veil_err *err)
+{
+    size_t next = 0;
+    while (next < h->count) {
+        size_t n;
+        veil_status st = q_recv_chunk(x, c, h, next, b, next, &n, err);
+        if (st != VEIL_OK)
+            return st;
+        next += n;
+    }
+    return q_recv_done(x, c, h, err);
+}
+
+veil_status q_recv_header(const qctx *x, veil_conn *c, uint32_t want, qhdr *h, int *status_ok,
+                          veil_err *err)
+{
+    memset(h, 0, sizeof *h);
     uint32_t type;
     uint8_t *buf = NULL;
     size_t len = 0;
@@ -363,39 +392,61 @@ veil_status q_recv_batch(const qctx *x, veil_conn *c, uint32_t want, qbatch *b, 
     if (hdr == NULL)
         return veil_err_set(err, VEIL_ERR_INPUT, "%s: malformed batch header", veil_conn_peer(c));
     uint32_t p = hdr->purpose;
-    int ok_purpose = want != 0 ? p == want : (p == QPURPOSE_BLIND || p == QPURPOSE_SHUFFLE);
+    int ok_purpose = want != 0 ? p == want
+                               : (p == QPURPOSE_BLIND || p == QPURPOSE_SHUFFLE ||
+                                  p == QPURPOSE_SEND_SET);
     if (!ok_purpose)
         st = veil_err_set(err, VEIL_ERR_INPUT, "%s: sent a %s (purpose %u) where a %s was expected",
                           veil_conn_peer(c), purpose_name(p), p,
-                          want != 0 ? purpose_name(want) : "blinding or shuffle request");
+                          want != 0 ? purpose_name(want) : "request");
     else if (p == QPURPOSE_SHUFFLE &&
              (!hdr->has_tag_key || hdr->tag_key.len != VEIL_PSI_POINT_BYTES) && hdr->tags)
         st = veil_err_set(err, VEIL_ERR_INPUT,
                           "%s: a shuffle request with tags needs a 32-byte "
                           "tag key",
                           veil_conn_peer(c));
-    else if (hdr->count > QSET_MAX_ELEMS)
+    else if (hdr->count > QSET_MAX_ELEMS || hdr->cts_per_element > VEIL_QUERY_VALUES_MAX)
         st = veil_err_set(err, VEIL_ERR_INPUT,
-                          "%s: a batch of %llu elements is over the limit "
-                          "of %llu",
+                          "%s: a batch of %llu elements with %u ciphertexts each is over the "
+                          "limit of %llu elements and %u ciphertexts",
                           veil_conn_peer(c), (unsigned long long)hdr->count,
-                          (unsigned long long)QSET_MAX_ELEMS);
-    if (st == VEIL_OK)
-        st = q_batch_alloc(b, (size_t)hdr->count, hdr->cts_per_element, hdr->tags != 0, x->ctlen,
-                           err);
-    if (st == VEIL_OK && tag_key != NULL) {
-        memset(tag_key, 0, VEIL_PSI_POINT_BYTES);
+                          hdr->cts_per_element, (unsigned long long)QSET_MAX_ELEMS,
+                          (unsigned)VEIL_QUERY_VALUES_MAX);
+    else if (p == QPURPOSE_SEND_SET && (hdr->count != 0 || hdr->cts_per_element != 0 || hdr->tags))
+        st = veil_err_set(err, VEIL_ERR_INPUT, "%s: a set request carries elements",
+                          veil_conn_peer(c));
+    if (st == VEIL_OK) {
+        h->purpose = p;
+        h->count = (size_t)hdr->count;
+        h->cts_per = hdr->cts_per_element;
+        h->has_tags = hdr->tags != 0;
         if (hdr->has_tag_key && hdr->tag_key.len == VEIL_PSI_POINT_BYTES)
-            memcpy(tag_key, hdr->tag_key.data, VEIL_PSI_POINT_BYTES);
+            memcpy(h->tag_key, hdr->tag_key.data, VEIL_PSI_POINT_BYTES);
     }
     veil__query_batch__free_unpacked(hdr, NULL);
+    return st;
+}
+
+veil_status q_recv_batch(const qctx *x, veil_conn *c, uint32_t want, qbatch *b, uint32_t *purpose,
+                         uint8_t *tag_key, int *status_ok, veil_err *err)
+{
+    memset(b, 0, sizeof *b);
+    if (purpose != NULL)
+        *purpose = 0;
+    qhdr h;
+    veil_status st = q_recv_header(x, c, want, &h, status_ok, err);
+    if (st != VEIL_OK || (status_ok != NULL && *status_ok))
+        return st;
+    st = q_batch_alloc(b, h.count, h.cts_per, h.has_tags, x->ctlen, err);
+    if (st == VEIL_OK && tag_key != NULL)
+        memcpy(tag_key, h.tag_key, VEIL_PSI_POINT_BYTES);
     if (st == VEIL_OK)
-        st = recv_body(x, c, b, err);
+        st = recv_body(x, c, &h, b, err);
     if (st != VEIL_OK) {
         q_batch_free(b);
         return st;
     }
     if (purpose != NULL)
-        *purpose = p;
+        *purpose = h.purpose;
     return VEIL_OK;
 }

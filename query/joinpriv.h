@@ -34,9 +34,10 @@ enum {
     QPURPOSE_BLIND = 2,   /* blind these points and return them in order */
     QPURPOSE_SHUFFLE = 3, /* blind, re-randomize and shuffle the combiner's set */
     QPURPOSE_ANSWER = 4,  /* the answer to 2 or 3 */
+    QPURPOSE_SEND_SET = 5, /* send your set now (no elements) */
 };
 
-#define QPROTO_VERSION   1u
+#define QPROTO_VERSION   2u
 #define QCHUNK_MAX_ELEMS 4096u
 #define QCHUNK_MAX_BYTES (4u << 20)
 #define QSET_MAX_ELEMS   100000000ull /* elements in one batch */
@@ -93,9 +94,37 @@ veil_status q_batch_alloc(qbatch *b, size_t count, uint32_t cts_per, int has_tag
 void q_batch_free(qbatch *b);
 veil_status q_send_batch(const qctx *x, veil_conn *c, uint32_t purpose, const qbatch *b,
                          const uint8_t *tag_key, veil_err *err) VEIL_WUR;
+/* Batches piece by piece, for sets streamed without holding them whole:
+ * the chunk size for elements of this shape (at most QCHUNK_MAX_ELEMS and
+ * QCHUNK_MAX_BYTES), a header, chunk `n` elements of b from element `at`
+ * (sent as offset `offset` of the batch), the done. */
+size_t q_chunk_elems(uint32_t cts_per, int has_tags, size_t ctlen);
+veil_status q_send_header(veil_conn *c, uint32_t purpose, size_t count, uint32_t cts_per,
+                          int has_tags, const uint8_t *tag_key, veil_err *err) VEIL_WUR;
+veil_status q_send_chunk(const qctx *x, veil_conn *c, size_t offset, const qbatch *b, size_t at,
+                         size_t n, veil_err *err) VEIL_WUR;
+veil_status q_send_done(veil_conn *c, size_t count, veil_err *err) VEIL_WUR;
+
+typedef struct {
+    uint32_t purpose;
+    size_t count;
+    uint32_t cts_per;
+    int has_tags;
+    uint8_t tag_key[VEIL_PSI_POINT_BYTES]; /* zero when absent */
+} qhdr;
+/* Receives and checks a batch header (as q_recv_batch below). */
+veil_status q_recv_header(const qctx *x, veil_conn *c, uint32_t want, qhdr *h, int *status_ok,
+                          veil_err *err) VEIL_WUR;
+/* Receives the chunk that starts at element `next` of the batch h into dst
+ * from element `at` (dst->count - at must hold it); *got = its elements. */
+veil_status q_recv_chunk(const qctx *x, veil_conn *c, const qhdr *h, size_t next, qbatch *dst,
+                         size_t at, size_t *got, veil_err *err) VEIL_WUR;
+veil_status q_recv_done(const qctx *x, veil_conn *c, const qhdr *h, veil_err *err) VEIL_WUR;
+
 /* Receives a batch header (purpose want, or 2 or 3 when want = 0; a
  * QueryStatus instead sets *status_ok and returns VEIL_OK with
- * *purpose = 0 when status_ok is not NULL), then the chunks and the done.
+ * *purpose = 0 when status_ok is not NULL; want = 0 accepts the requests
+ * 2, 3 and 5), then the chunks and the done.
  * tag_key (32 bytes) receives the ElGamal key of a purpose-3 batch. */
 veil_status q_recv_batch(const qctx *x, veil_conn *c, uint32_t want, qbatch *b, uint32_t *purpose,
                          uint8_t *tag_key, int *status_ok, veil_err *err) VEIL_WUR;
@@ -121,8 +150,26 @@ void q_records_free(qrecords *r);
 int q_dept_sends_values(const veil_query *q, size_t dept);
 veil_status q_layout(const qctx *x, size_t dept, uint64_t rows, veil_qpack_layout *l,
                      veil_err *err) VEIL_WUR;
-/* The department's set in a fresh random order: key * H(id), tags under
- * eg_y (when r->tags and eg_y != NULL), packed encrypted values. */
+/* A department's set in a fresh random order, made piece by piece:
+ * element i is key * H(id), its tag under eg_y (when r->tags and eg_y !=
+ * NULL) and its packed encrypted values, for the row order[i]. r and key
+ * must outlive the generator. fill writes elements off..off+n-1 into b
+ * (allocated for at least n elements of the generator's shape: ncts
+ * ciphertexts each, tags when `tags`). */
+typedef struct {
+    const qctx *x;
+    const qrecords *r;
+    const veil_psi_key *key;
+    const uint8_t *eg_y;
+    veil_qpack_layout l;
+    int tags;
+    size_t *order;
+} qsetgen;
+veil_status q_setgen_init(qsetgen *g, const qctx *x, size_t dept, const qrecords *r,
+                          const veil_psi_key *key, const uint8_t *eg_y, veil_err *err) VEIL_WUR;
+veil_status q_setgen_fill(qsetgen *g, size_t off, size_t n, qbatch *b, veil_err *err) VEIL_WUR;
+void q_setgen_free(qsetgen *g);
+/* The whole set at once. */
 veil_status q_build_set(const qctx *x, size_t dept, const qrecords *r, const veil_psi_key *key,
                         const uint8_t *eg_y, qbatch *b, veil_err *err) VEIL_WUR;
 /* Blinds b's points with key; with shuffle, also re-randomizes its tags
