@@ -24,6 +24,8 @@
 #   default  N = 1000 10000 100000 1000000
 #   --full   the default sizes, then 10,000,000 tax records against 500,000
 #            education records (sum case), reporting time and peak memory
+#   --big T:E  instead of the --full pair, T tax records against E education
+#            records (e.g. --rows "" --big 2000000:100000 runs only that)
 #
 # Needs a built veil (bash scripts/build.sh build) and python3; VEIL=path
 # overrides build/tools/veil.
@@ -32,13 +34,14 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 veil=${VEIL:-$here/build/tools/veil}
 sizes="1000 10000 100000 1000000"
 cases="sum grouped"
-full=0 threads="" csv="" json="" keep=""
+full=0 big="10000000:500000" threads="" csv="" json="" keep=""
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
     case $1 in
     --quick) sizes="1000 10000" ;;
     --full) full=1 ;;
-    --rows) sizes=${2:?--rows needs a list}; shift ;;
+    --rows) sizes=${2?--rows needs a list}; shift ;;
+    --big) big=${2:?--big needs TAX:EDU}; full=1; shift ;;
     --cases) cases=${2:?--cases needs a list}; shift ;;
     --threads) threads=${2:?--threads needs N}; shift ;;
     --csv) csv=$(realpath -m "${2:?--csv needs a file}"); shift ;;
@@ -52,6 +55,7 @@ done
 for n in $sizes; do
     [[ $n =~ ^[1-9][0-9]*$ ]] || { echo "bench_query.sh: --rows: '$n' is not a row count" >&2; exit 2; }
 done
+[[ $big =~ ^[1-9][0-9]*:[1-9][0-9]*$ ]] || { echo "bench_query.sh: --big: '$big' is not TAX:EDU row counts" >&2; exit 2; }
 for c in $cases; do
     [[ $c = sum || $c = grouped ]] || { echo "bench_query.sh: --cases: '$c' is not sum or grouped" >&2; exit 2; }
 done
@@ -180,11 +184,12 @@ run_case() {
 
 echo "== runs (each table is checked against the plaintext answer)" >&2
 for n in $sizes; do
-    for c in $cases; do
+    [[ $big =~ ^[1-9][0-9]*:[1-9][0-9]*$ ]] || { echo "bench_query.sh: --big: '$big' is not TAX:EDU row counts" >&2; exit 2; }
+for c in $cases; do
         run_case "$c" "$n" "$n"
     done
 done
-[ "$full" = 1 ] && run_case sum 10000000 500000
+if [ "$full" = 1 ]; then run_case sum "${big%%:*}" "${big##*:}"; fi
 
 header="case,tax_rows,education_rows,matched,seconds,plaintext_seconds"
 for p in education tax bureau; do header+=",${p}_sent,${p}_received,${p}_peak_kib"; done
@@ -193,15 +198,13 @@ load=$(cut -d' ' -f1 /proc/loadavg)
 {
     echo
     printf 'veil query, end to end: 3 processes on 127.0.0.1 (%s CPUs, load %s), 2048-bit Paillier key\n' "$cpus" "$load"
-    printf '%-8s %10s %10s %9s %9s %10s %7s %12s %12s %12s %10s\n' case tax edu matched "time s" "plain s" ratio \
-        "edu sent" "edu recv" "tax sent" "peak MiB"
+    printf '%-8s %10s %10s %9s %9s %10s %7s %12s %12s %12s %8s %8s\n' case tax edu matched "time s" \
+        "plain s" ratio "edu sent" "edu recv" "tax sent" "edu MiB" "tax MiB"
     for r in "${results[@]}"; do
         IFS=, read -r c nt ne m s ps es er em ts tr tm bs br bm <<<"$r"
-        peak=$em
-        [ "$tm" -gt "$peak" ] && peak=$tm
-        [ "$bm" -gt "$peak" ] && peak=$bm
-        printf '%-8s %10s %10s %9s %9.2f %10.3f %7.1f %12s %12s %12s %10.0f\n' "$c" "$nt" "$ne" "$m" "$s" "$ps" \
-            "$(awk -v a="$s" -v b="$ps" 'BEGIN {print a / b}')" "$es" "$er" "$ts" "$((peak / 1024))"
+        printf '%-8s %10s %10s %9s %9.2f %10.3f %7.1f %12s %12s %12s %8s %8s\n' "$c" "$nt" "$ne" "$m" \
+            "$s" "$ps" "$(awk -v a="$s" -v b="$ps" 'BEGIN {print a / b}')" "$es" "$er" "$ts" \
+            "$((em / 1024))" "$((tm / 1024))"
     done
 }
 write_out() { # atomically: temp file in the same directory, then rename

@@ -4,7 +4,7 @@
     python3 scripts/query_plain.py QUERY.json DEPT=FILE.csv [DEPT=FILE.csv ...]
 
 Reads every department's CSV in the clear, joins them on the query's join
-key with sqlite3, and prints the table `veil query run` releases, in the
+key with sqlite3 (sums of squares, which pass 2^63, in Python integers), and prints the table `veil query run` releases, in the
 same format (docs/query.md, "Result file"): one row per label of the
 group-by column (every label the combining department holds, in byte
 order) and the *total* row, with minimum-count and complementary
@@ -116,20 +116,35 @@ def main(argv):
             values.append((t, f"c{j}", c, s))
     ct = f"t{comb}"
     joins = "".join(f" join t{i} using (k)" for i in range(len(depts)) if i != comb)
-    aggs = "".join(f", sum({t}.{c}), sum({t}.{c} * {t}.{c})" for t, c, _, _ in values)
-    gcol = f"{ct}.c{len(depts[comb].get('values', []))}" if group else None
+    cols = "".join(f", {t}.{c}" for t, c, _, _ in values)
+    gcol = f"{ct}.c{len(depts[comb].get('values', []))}" if group else "''"
+    acc = {}
+    if "variance" not in stats:
+        # counts and sums in sqlite3 (it raises an error rather than overflow)
+        aggs = "".join(f", sum({t}.{c}), 0" for t, c, _, _ in values)
+        for r in db.execute(f"select {gcol}, count(*){aggs} from {ct}{joins} group by 1"):
+            acc[r[0]] = [x or 0 for x in r[1:]]
+        rows = []
+    else:
+        # sums of squares pass 2^63: sqlite3 joins, Python integers add
+        rows = db.execute(f"select {gcol}{cols} from {ct}{joins}")
+    for r in rows:
+        a = acc.get(r[0])
+        if a is None:
+            a = acc[r[0]] = [0] * (1 + 2 * len(values))
+        a[0] += 1
+        for j, v in enumerate(r[1:]):
+            a[1 + 2 * j] += v
+            a[2 + 2 * j] += v * v
+    zero = [0] * (1 + 2 * len(values))
     if group:
-        sql = (f"select {gcol}, count(*){aggs} from {ct}{joins} group by {gcol}")
-        found = {r[0]: list(r) for r in db.execute(sql)}
         labels = sorted({r[0] for r in db.execute(f"select {gcol} from {ct}")},
                         key=lambda s: s.encode())
-        zero = [0] * (1 + 2 * len(values))
-        cells = [found.get(lab, [lab] + zero) for lab in labels]
-        total = ["*total*"] + [sum(c[i] or 0 for c in cells) for i in range(1, 2 + 2 * len(values))]
+        cells = [[lab] + acc.get(lab, zero) for lab in labels]
+        total = ["*total*"] + [sum(c[i] for c in cells) for i in range(1, 2 + 2 * len(values))]
     else:
-        r = list(db.execute(f"select count(*){aggs} from {ct}{joins}"))[0]
         cells = []
-        total = ["*total*"] + [x or 0 for x in r]
+        total = ["*total*"] + acc.get("", zero)
 
     if cells:
         sup, total_sup = suppress([c[1] for c in cells], min_count)
@@ -148,7 +163,7 @@ def main(argv):
         if "count" in stats:
             row.append("" if s else str(n))
         for j, (_, _, _, sc) in enumerate(values):
-            sm, sq = c[2 + 2 * j] or 0, c[3 + 2 * j] or 0
+            sm, sq = c[2 + 2 * j], c[3 + 2 * j]
             if "sum" in stats:
                 row.append("" if s else dec(Fraction(sm, 10**sc), sc))
             if "mean" in stats:
