@@ -801,6 +801,41 @@ veil_status veil_conn_handshake(veil_conn *c, veil_err *err)
     return handshake(c, &d, err);
 }
 
+/* 1 when the connected socket s is connected to itself. A connect to a
+ * local port in the ephemeral range with nobody listening can be given that
+ * very port as its source (TCP simultaneous open): the client then talks to
+ * itself, and holds the port the real server is about to bind. */
+int veil_net_self_connected(int s)
+{
+    struct sockaddr_storage a, b;
+    socklen_t al = sizeof a, bl = sizeof b;
+    memset(&a, 0, sizeof a);
+    memset(&b, 0, sizeof b);
+    if (getsockname(s, (struct sockaddr *)&a, &al) != 0 ||
+        getpeername(s, (struct sockaddr *)&b, &bl) != 0 || al != bl || a.ss_family != b.ss_family)
+        return 0;
+    if (a.ss_family == AF_INET) {
+        const struct sockaddr_in *x = (const void *)&a, *y = (const void *)&b;
+        return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+    }
+    if (a.ss_family == AF_INET6) {
+        const struct sockaddr_in6 *x = (const void *)&a, *y = (const void *)&b;
+        return x->sin6_port == y->sin6_port &&
+               memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0;
+    }
+    return 0;
+}
+
+/* A connection to itself is reported as refused (nobody else listens). */
+static int not_self(int s)
+{
+    if (!veil_net_self_connected(s))
+        return s;
+    close(s);
+    errno = ECONNREFUSED;
+    return -1;
+}
+
 /* Non-blocking connect to one address within d. */
 static int connect_one(const struct addrinfo *ai, const deadline *d, int *timed_out_flag)
 {
@@ -808,7 +843,7 @@ static int connect_one(const struct addrinfo *ai, const deadline *d, int *timed_
     if (s < 0)
         return -1;
     if (connect(s, ai->ai_addr, ai->ai_addrlen) == 0)
-        return s;
+        return not_self(s);
     if (errno != EINPROGRESS) {
         int e = errno;
         close(s);
@@ -819,7 +854,7 @@ static int connect_one(const struct addrinfo *ai, const deadline *d, int *timed_
     int soerr = 0;
     socklen_t sl = sizeof soerr;
     if (r > 0 && getsockopt(s, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr == 0)
-        return s;
+        return not_self(s);
     if (r == 0)
         *timed_out_flag = 1;
     int e = r > 0 ? soerr : errno;

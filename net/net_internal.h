@@ -20,4 +20,9 @@ veil_status veil_cert_fingerprint(const X509 *cert, uint8_t fp[VEIL_FINGERPRINT_
  * `fallback` when the queue is empty; empties the calling thread's queue. */
 void veil_ssl_err_text(char *out, size_t cap, const char *fallback);
 
+/* 1 when the connected TCP socket s is connected to itself (source and
+ * destination address and port equal), 0 otherwise; channel.c treats such
+ * a connection as refused. */
+int veil_net_self_connected(int s);
+
 #endif

@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../net/net_internal.h"
 #include "../net/net_testhook.h"
 #include "net.pb-c.h"
 #include "testutil.h"
@@ -895,6 +896,45 @@ static void test_connect_refused(void)
     alarm(0);
 }
 
+/* A TCP socket connected to itself (what connecting to an unused port of
+ * the ephemeral range can give) is told apart from a real connection. */
+static void test_self_connect_detected(void)
+{
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t al = sizeof a;
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    CU_ASSERT_FATAL(s >= 0);
+    CU_ASSERT_FATAL(bind(s, (struct sockaddr *)&a, sizeof a) == 0);
+    CU_ASSERT_FATAL(getsockname(s, (struct sockaddr *)&a, &al) == 0);
+    /* Simultaneous open with itself: Linux completes the connection. */
+    CU_ASSERT_FATAL(connect(s, (struct sockaddr *)&a, sizeof a) == 0);
+    CU_ASSERT_EQUAL(veil_net_self_connected(s), 1);
+    close(s);
+
+    int l = socket(AF_INET, SOCK_STREAM, 0), c = socket(AF_INET, SOCK_STREAM, 0);
+    CU_ASSERT_FATAL(l >= 0 && c >= 0);
+    a.sin_port = 0;
+    al = sizeof a;
+    CU_ASSERT_FATAL(bind(l, (struct sockaddr *)&a, sizeof a) == 0 && listen(l, 1) == 0);
+    CU_ASSERT_FATAL(getsockname(l, (struct sockaddr *)&a, &al) == 0);
+    CU_ASSERT_FATAL(connect(c, (struct sockaddr *)&a, sizeof a) == 0);
+    int acc = accept(l, NULL, NULL);
+    CU_ASSERT_FATAL(acc >= 0);
+    CU_ASSERT_EQUAL(veil_net_self_connected(c), 0);
+    CU_ASSERT_EQUAL(veil_net_self_connected(acc), 0);
+    close(acc);
+    close(c);
+    close(l);
+    /* Not a socket, or not connected: not self-connected. */
+    CU_ASSERT_EQUAL(veil_net_self_connected(-1), 0);
+    int u = socket(AF_INET, SOCK_STREAM, 0);
+    CU_ASSERT_EQUAL(veil_net_self_connected(u), 0);
+    close(u);
+}
+
 static void test_listen_port_taken(void)
 {
     veil_peer peers[2];
@@ -1193,6 +1233,7 @@ int main(void)
         {"channel: client not in the roster refused in the handshake", test_unknown_client_refused},
         {"channel: server not the pinned one refused by the client", test_impostor_server_refused},
         {"channel: connect to a closed port, bad peer ids", test_connect_refused},
+        {"channel: socket connected to itself told apart", test_self_connect_detected},
         {"channel: listen on a taken port, accept timeout", test_listen_port_taken},
         {"channel: TLS 1.2 client refused", test_tls12_client_refused},
         {"channel: byte flipped in transit detected", test_flipped_byte_detected},
