@@ -98,7 +98,7 @@ port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 pick_port() {
     local p
     for _ in $(seq 50); do
-        p=$((30000 + RANDOM % 20000))
+        p=$((20000 + RANDOM % 12000))
         port_free "$p" && { echo "$p"; return; }
     done
     die "no free port on 127.0.0.1"

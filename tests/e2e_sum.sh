@@ -50,7 +50,7 @@ port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 pick_base() {
     local tries=0 b
     while [ $tries -lt 50 ]; do
-        b=$((20000 + (RANDOM % 2000) * 10))
+        b=$((20000 + (RANDOM % 1200) * 10))
         local all=1
         for k in 0 1 2 3 4 5 6 7; do port_free $((b + k)) || all=0; done
         [ $all = 1 ] && { echo "$b"; return; }
