@@ -323,8 +323,8 @@ static veil_status recv_set(qctx *x, comb *k, size_t d, veil_err *err)
         }
         next += n;
         if (st == VEIL_OK && next < h.count && q_now() - last >= 5.0) {
-            q_log(x, "%s's set: %zu of %zu elements matched so far", q->depts[d].id, next,
-                  h.count);
+            q_log(x, "%s's set: %zu of %zu elements received and blinded, %zu of them matched",
+                  q->depts[d].id, next, h.count, matched);
             last = q_now();
         }
     }
