@@ -46,6 +46,22 @@ static void check(const veil_query *q)
     if (nvalues != q->nvalues || nvalues > VEIL_QUERY_VALUES_MAX || (size_t)q->grouped != grouped ||
         grouped > 1 || (nvalues == 0 && (q->stats & ~VEIL_QSTAT_COUNT) != 0))
         abort();
+    /* Threshold holders: parties of the query, each once, distinct share
+     * indices in 1..64; none without a threshold section. */
+    if (!q->threshold && (q->nholders != 0 || q->threshold_key[0] != '\0'))
+        abort();
+    if (q->threshold && (q->nholders == 0 || q->nholders > VEIL_QUERY_HOLDERS_MAX ||
+                         strlen(q->threshold_key) != 64))
+        abort();
+    for (size_t i = 0; q->threshold && i < q->nholders; i++) {
+        if (q->holder_peer[i] >= q->npeers || q->holder_index[i] < 1 ||
+            q->holder_index[i] > VEIL_QUERY_SHARE_INDEX_MAX ||
+            veil_query_find_holder(q, q->holder_peer[i]) != (long)i)
+            abort();
+        for (size_t j = 0; j < i; j++)
+            if (q->holder_index[j] == q->holder_index[i])
+                abort();
+    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

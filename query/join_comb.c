@@ -44,6 +44,7 @@ typedef struct {
     struct qsorted_ *own_sorted; /* own points, sorted */
     uint64_t **hit;              /* [ndepts]: 1 + d's element matching i, 0 for none */
     uint8_t **store;             /* [ndepts]: d's ciphertexts for i (ncts[d] each) */
+    uint8_t seal_key[QSEAL_KEY_BYTES]; /* threshold queries: the analyst's, from its hello */
 } comb;
 
 static void hex8(char out[17], const uint8_t *b)
@@ -60,8 +61,9 @@ static long roster_index(const veil_query *q, const char *id)
     return -1;
 }
 
-/* The hello every party sends first: same query description, same key. */
-static veil_status check_hello(const qctx *x, veil_conn *c, veil_err *err)
+/* The hello every party sends first: same query description, same key;
+ * the analyst of a threshold query adds its seal key (into seal). */
+static veil_status check_hello(const qctx *x, veil_conn *c, uint8_t *seal, veil_err *err)
 {
     ProtobufCMessage *m;
     veil_status st = q_recv_msg(x, c, QMSG_HELLO, &veil__query_hello__descriptor, &m, err);
@@ -97,6 +99,17 @@ static veil_status check_hello(const qctx *x, veil_conn *c, veil_err *err)
                           "%s holds the public key %s..., but query %s names "
                           "%.16s...",
                           peer, a, x->q->id, x->q->key_fingerprint);
+    } else if (seal != NULL && x->q->threshold &&
+               (!h->has_seal_key || h->seal_key.len != QSEAL_KEY_BYTES)) {
+        st = veil_err_set(err, VEIL_ERR_INPUT,
+                          "%s sent no %u-byte seal key for the partial decryptions of query %s "
+                          "(threshold key)",
+                          peer, QSEAL_KEY_BYTES, x->q->id);
+    } else if ((seal == NULL || !x->q->threshold) && h->has_seal_key) {
+        st = veil_err_set(err, VEIL_ERR_INPUT, "%s sent a seal key, which only the analyst of a "
+                          "query with a threshold key sends", peer);
+    } else if (seal != NULL && x->q->threshold) {
+        memcpy(seal, h->seal_key.data, QSEAL_KEY_BYTES);
     }
     protobuf_c_message_free_unpacked(m, NULL);
     return st;
@@ -162,7 +175,7 @@ static veil_status gather(qctx *x, comb *k, veil_err *err)
             veil_conn_close(c);
             continue;
         }
-        st = check_hello(x, c, err);
+        st = check_hello(x, c, (size_t)idx == q->npeers - 1 ? k->seal_key : NULL, err);
         if (st != VEIL_OK) {
             q_tell_stop(c, err->msg);
             veil_conn_close(c);
@@ -625,6 +638,77 @@ static void fill_cell(const qctx *x, const qagg *g, size_t row, const char *labe
     }
 }
 
+/* Has every share holder but the analyst partially decrypt the n released
+ * ciphertexts in cts (their partials come back sealed to the analyst): the
+ * requests go out first, so the holders work at the same time. */
+static veil_status threshold_round(qctx *x, comb *k, const uint8_t *cts, size_t n,
+                                   Veil__QuerySealedPartials *sp, size_t *nsp, veil_err *err)
+{
+    const veil_query *q = x->q;
+    ProtobufCBinaryData *list = calloc(n, sizeof *list);
+    if (list == NULL)
+        return veil_err_set(err, VEIL_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        list[i].data = (uint8_t *)cts + i * x->ctlen;
+        list[i].len = x->ctlen;
+    }
+    Veil__QueryDecrypt req = VEIL__QUERY_DECRYPT__INIT;
+    req.n_cts = n;
+    req.cts = list;
+    veil_status st = VEIL_OK;
+    size_t asked = 0;
+    for (size_t h = 0; h < q->nholders && st == VEIL_OK; h++) {
+        size_t peer = q->holder_peer[h];
+        if (peer == q->npeers - 1 || peer == k->self)
+            continue;
+        qbatch none;
+        memset(&none, 0, sizeof none);
+        st = q_send_batch(x, k->conn[peer], QPURPOSE_DECRYPT, &none, k->seal_key, err);
+        if (st == VEIL_OK)
+            st = q_send_msg(k->conn[peer], QMSG_DECRYPT, &req.base, err);
+        asked++;
+    }
+    free(list);
+    if (st == VEIL_OK)
+        q_log(x, "%zu released ciphertexts sent to %zu share holder%s for partial decryption", n,
+              asked, asked == 1 ? "" : "s");
+    for (size_t h = 0; h < q->nholders && st == VEIL_OK; h++) {
+        size_t peer = q->holder_peer[h];
+        if (peer == q->npeers - 1)
+            continue;
+        Veil__QuerySealedPartials *out = &sp[*nsp];
+        veil__query_sealed_partials__init(out);
+        if (peer == k->self) {
+            size_t len = 0;
+            st = q_thr_partials(x, cts, n, k->seal_key, &out->sealed.data, &len, err);
+            out->sealed.len = len;
+            out->holder = strdup(q->peers[peer].id);
+        } else {
+            ProtobufCMessage *m = NULL;
+            st = q_recv_msg(x, k->conn[peer], QMSG_PARTIALS,
+                            &veil__query_sealed_partials__descriptor, &m, err);
+            if (st == VEIL_OK) {
+                const Veil__QuerySealedPartials *r = (const Veil__QuerySealedPartials *)m;
+                if (strcmp(r->holder, q->peers[peer].id) != 0)
+                    st = veil_err_set(err, VEIL_ERR_INPUT,
+                                      "%s sent partial decryptions in the name of %.64s",
+                                      q->peers[peer].id, r->holder);
+                else if ((out->sealed.data = malloc(r->sealed.len + 1)) != NULL) {
+                    memcpy(out->sealed.data, r->sealed.data, r->sealed.len);
+                    out->sealed.len = r->sealed.len;
+                }
+                out->holder = strdup(q->peers[peer].id);
+                protobuf_c_message_free_unpacked(m, NULL);
+            }
+        }
+        if (st == VEIL_OK && (out->holder == NULL || out->sealed.data == NULL))
+            st = veil_err_set(err, VEIL_ERR_NOMEM, "out of memory");
+        if (out->holder != NULL || out->sealed.data != NULL)
+            (*nsp)++;
+    }
+    return st;
+}
+
 static veil_status send_result(qctx *x, comb *k, qagg *g, veil_conn *analyst, veil_err *err)
 {
     const veil_query *q = x->q;
@@ -666,10 +750,33 @@ static veil_status send_result(qctx *x, comb *k, qagg *g, veil_conn *analyst, ve
         res.n_cells = ncells;
         res.cells = cellp;
         res.total = &total;
+        used += total.released ? g->per : 0;
+    }
+    Veil__QuerySealedPartials *sp = NULL, **spp = NULL;
+    size_t nsp = 0;
+    if (st == VEIL_OK && q->threshold) {
+        sp = calloc(q->nholders + 1, sizeof *sp);
+        spp = calloc(q->nholders + 1, sizeof *spp);
+        if (sp == NULL || spp == NULL)
+            st = veil_err_set(err, VEIL_ERR_NOMEM, "out of memory");
+        if (st == VEIL_OK && used > 0)
+            st = threshold_round(x, k, buf, used, sp, &nsp, err);
+        for (size_t i = 0; i < nsp; i++)
+            spp[i] = &sp[i];
+        res.n_partials = nsp;
+        res.partials = spp;
+    }
+    if (st == VEIL_OK) {
         q_log(x, "releasing %zu of %zu cells%s to %s", nrel, ncells,
               g->total_suppressed ? " (the total is suppressed)" : " and the total", q->analyst_id);
         st = q_send_msg(analyst, QMSG_RESULT, &res.base, err);
     }
+    for (size_t i = 0; i < nsp; i++) {
+        free(sp[i].holder);
+        free(sp[i].sealed.data);
+    }
+    free(sp);
+    free(spp);
     free(info);
     free(infop);
     free(cells);

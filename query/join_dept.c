@@ -39,6 +39,11 @@ static veil_status send_hello(const qctx *x, veil_conn *c, veil_err *err)
     h.query_digest.len = sizeof x->q->digest;
     h.key_fingerprint.data = (uint8_t *)veil_paillier_pub_fingerprint(x->pk);
     h.key_fingerprint.len = VEIL_FINGERPRINT_BYTES;
+    if (x->has_seal) {
+        h.has_seal_key = 1;
+        h.seal_key.data = (uint8_t *)x->seal_pk;
+        h.seal_key.len = QSEAL_KEY_BYTES;
+    }
     return q_send_msg(c, QMSG_HELLO, &h.base, err);
 }
 
@@ -152,7 +157,7 @@ static veil_status send_set(qctx *x, veil_conn *c, size_t dept, const qrecords *
 static veil_status serve_loop(qctx *x, veil_conn *c, size_t dept, const qrecords *r,
                               const veil_psi_key *key, veil_err *err)
 {
-    int sent = 0;
+    int sent = 0, decrypted = 0;
     for (;;) {
         if (q_stopped(x))
             return veil_err_set(err, VEIL_ERR_IO, "interrupted");
@@ -174,6 +179,18 @@ static veil_status serve_loop(qctx *x, veil_conn *c, size_t dept, const qrecords
                                     veil_conn_peer(c));
             sent = 1;
             st = send_set(x, c, dept, r, key, err);
+            if (st != VEIL_OK)
+                return st;
+            continue;
+        }
+        if (purpose == QPURPOSE_DECRYPT) {
+            q_batch_free(&b);
+            if (decrypted)
+                return veil_err_set(err, VEIL_ERR_INPUT,
+                                    "%s asked for partial decryptions a second time",
+                                    veil_conn_peer(c));
+            decrypted = 1;
+            st = q_thr_serve(x, c, tag_key, err);
             if (st != VEIL_OK)
                 return st;
             continue;

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "joinpriv.h"
 #include "veil/batch.h"
 #include "veil/fixed.h"
@@ -113,42 +115,46 @@ static veil_status result_layout(const qctx *x, const Veil__QueryResult *res, al
     return VEIL_OK;
 }
 
-/* Decrypts one released cell of the result into out. */
-static veil_status decrypt_cell(const qctx *x, const alayout *a, const Veil__QueryCell *in,
-                                veil_query_cell *out, veil_err *err)
+/* Checks the released cell `in` and gathers its ciphertexts into
+ * c[0..a->per). */
+static veil_status cell_cts(const qctx *x, const alayout *a, const Veil__QueryCell *in, mpz_t *c,
+                            veil_err *err)
 {
-    const veil_query *q = x->q;
-    out->released = in->released ? 1 : 0;
-    if (!in->released)
-        return VEIL_OK;
     if (!in->has_count)
         return veil_err_set(err, VEIL_ERR_INPUT, "a released cell without a count");
-    out->count = in->count;
     if (in->n_cts != a->per)
         return veil_err_set(err, VEIL_ERR_INPUT,
                             "a released cell carries %zu ciphertexts; the "
                             "layout has %zu",
                             in->n_cts, a->per);
-    mpz_t *c = malloc((a->per + 1) * sizeof *c), *m = malloc((a->per + 1) * sizeof *m);
+    for (size_t j = 0; j < a->per; j++) {
+        if (in->cts[j].len != x->ctlen)
+            return veil_err_set(err, VEIL_ERR_INPUT, "ciphertext %zu has %zu bytes, not %zu", j,
+                                in->cts[j].len, x->ctlen);
+        veil_qpack_ct_import(c[j], in->cts[j].data, x->ctlen);
+    }
+    return VEIL_OK;
+}
+
+/* One released cell from the plaintext residues m[0..a->per) of its
+ * ciphertexts (overwritten). */
+static veil_status decode_cell(const qctx *x, const alayout *a, const Veil__QueryCell *in,
+                               mpz_t *m, veil_query_cell *out, veil_err *err)
+{
+    const veil_query *q = x->q;
+    out->released = in->released ? 1 : 0;
+    if (!in->released)
+        return VEIL_OK;
+    out->count = in->count;
     mpz_t *sums = malloc((q->nvalues + 1) * sizeof *sums);
     mpz_t *sqs = malloc((q->nvalues + 1) * sizeof *sqs);
-    veil_status st = VEIL_OK;
-    if (c == NULL || m == NULL || sums == NULL || sqs == NULL) {
-        free(c), free(m), free(sums), free(sqs);
+    if (sums == NULL || sqs == NULL) {
+        free(sums), free(sqs);
         return veil_err_set(err, VEIL_ERR_NOMEM, "out of memory");
-    }
-    for (size_t j = 0; j < a->per; j++) {
-        mpz_inits(c[j], m[j], NULL);
-        if (in->cts[j].len != x->ctlen)
-            st = veil_err_set(err, VEIL_ERR_INPUT, "ciphertext %zu has %zu bytes, not %zu", j,
-                              in->cts[j].len, x->ctlen);
-        else
-            veil_qpack_ct_import(c[j], in->cts[j].data, x->ctlen);
     }
     for (size_t j = 0; j < q->nvalues; j++)
         mpz_inits(sums[j], sqs[j], NULL);
-    if (st == VEIL_OK && a->per > 0)
-        st = veil_paillier_decrypt_batch(m, x->p->sk, (const mpz_t *)c, a->per, x->threads, err);
+    veil_status st = VEIL_OK;
     for (size_t i = 0, base = 0; i < a->nvd && st == VEIL_OK; base += a->lay[i].ncts, i++) {
         const veil_query_dept *d = &q->depts[a->vd[i]];
         for (size_t k = 0; k < a->lay[i].ncts && st == VEIL_OK; k++) {
@@ -164,12 +170,66 @@ static veil_status decrypt_cell(const qctx *x, const alayout *a, const Veil__Que
         mpz_swap(out->sum[j], sums[j]);
         mpz_swap(out->sumsq[j], sqs[j]);
     }
-    for (size_t j = 0; j < a->per; j++)
-        mpz_clears(c[j], m[j], NULL);
     for (size_t j = 0; j < q->nvalues; j++)
         mpz_clears(sums[j], sqs[j], NULL);
-    free(c), free(m), free(sums), free(sqs);
+    free(sums), free(sqs);
     return st;
+}
+
+/* The cells in order, then the total: what the combiner released. */
+static const Veil__QueryCell *nth_cell(const Veil__QueryResult *res, size_t i)
+{
+    return i < res->n_cells ? res->cells[i] : res->total;
+}
+
+/* m[...] = the plaintext residues of every released ciphertext, cells in
+ * order then the total (the order the combiner sends holders), decrypted
+ * with the private key or combined from the holders' partials. */
+static veil_status decrypt_all(const qctx *x, const alayout *a, const Veil__QueryResult *res,
+                               mpz_t **out, size_t *count, veil_err *err)
+{
+    size_t n = 0;
+    for (size_t i = 0; i <= res->n_cells; i++)
+        n += nth_cell(res, i)->released ? a->per : 0;
+    mpz_t *c = malloc((n + 1) * sizeof *c), *m = malloc((n + 1) * sizeof *m);
+    if (c == NULL || m == NULL) {
+        free(c), free(m);
+        return veil_err_set(err, VEIL_ERR_NOMEM, "out of memory");
+    }
+    for (size_t j = 0; j < n; j++)
+        mpz_inits(c[j], m[j], NULL);
+    veil_status st = VEIL_OK;
+    for (size_t i = 0, at = 0; i <= res->n_cells && st == VEIL_OK; i++) {
+        const Veil__QueryCell *cell = nth_cell(res, i);
+        if (!cell->released)
+            continue;
+        st = cell_cts(x, a, cell, c + at, err);
+        if (st != VEIL_OK)
+            st = i < res->n_cells ? veil_err_prefix(err, "result cell %zu", i)
+                                  : veil_err_prefix(err, "result total");
+        at += a->per;
+    }
+    if (st == VEIL_OK && !x->q->threshold && res->n_partials > 0)
+        st = veil_err_set(err, VEIL_ERR_INPUT, "the result carries partial decryptions, but "
+                                               "the query has no threshold key");
+    if (st == VEIL_OK && n > 0) {
+        if (x->q->threshold)
+            st = q_thr_combine(x, (const mpz_t *)c, n, res->partials, res->n_partials, m, err);
+        else
+            st = veil_paillier_decrypt_batch(m, x->p->sk, (const mpz_t *)c, n, x->threads, err);
+    }
+    for (size_t j = 0; j < n; j++)
+        mpz_clear(c[j]);
+    free(c);
+    if (st != VEIL_OK) {
+        for (size_t j = 0; j < n; j++)
+            mpz_clear(m[j]);
+        free(m);
+        return st;
+    }
+    *out = m;
+    *count = n;
+    return VEIL_OK;
 }
 
 static veil_status decode_result(const qctx *x, const Veil__QueryResult *res,
@@ -189,7 +249,11 @@ static veil_status decode_result(const qctx *x, const Veil__QueryResult *res,
                                 "at cell %zu",
                                 i);
     alayout a;
+    mpz_t *m = NULL;
+    size_t nm = 0, at = 0;
     veil_status st = result_layout(x, res, &a, err);
+    if (st == VEIL_OK)
+        st = decrypt_all(x, &a, res, &m, &nm, err);
     veil_query_result *r = calloc(1, sizeof *r);
     if (st == VEIL_OK && r == NULL)
         st = veil_err_set(err, VEIL_ERR_NOMEM, "out of memory");
@@ -203,7 +267,8 @@ static veil_status decode_result(const qctx *x, const Veil__QueryResult *res,
         st = cell_init(&r->cells[i], res->cells[i]->label, q->nvalues, err);
         if (st == VEIL_OK) {
             r->ncells = i + 1;
-            st = decrypt_cell(x, &a, res->cells[i], &r->cells[i], err);
+            st = decode_cell(x, &a, res->cells[i], m + at, &r->cells[i], err);
+            at += res->cells[i]->released ? a.per : 0;
         }
         if (st != VEIL_OK)
             st = veil_err_prefix(err, "result cell %zu", i);
@@ -211,10 +276,13 @@ static veil_status decode_result(const qctx *x, const Veil__QueryResult *res,
     if (st == VEIL_OK)
         st = cell_init(&r->total, "", q->nvalues, err);
     if (st == VEIL_OK) {
-        st = decrypt_cell(x, &a, res->total, &r->total, err);
+        st = decode_cell(x, &a, res->total, m + at, &r->total, err);
         if (st != VEIL_OK)
             st = veil_err_prefix(err, "result total");
     }
+    for (size_t j = 0; j < nm; j++)
+        mpz_clear(m[j]);
+    free(m);
     alayout_free(&a);
     if (st != VEIL_OK) {
         veil_query_result_free(r);
@@ -263,6 +331,74 @@ static veil_status analyst(qctx *x, veil_query_result **out, veil_query_stats *s
 
 /* ---- dispatch ---- */
 
+/* The threshold key and share a party gives match the query: the same
+ * dealing, the share the query names for this party; nothing of the kind
+ * for a query without one. */
+static veil_status check_threshold(const veil_query *q, const veil_query_party *p, int is_analyst,
+                                   veil_err *err)
+{
+    if (!q->threshold) {
+        if (p->tkey != NULL || p->share != NULL)
+            return veil_err_set(err, VEIL_ERR_USAGE,
+                                "query %s has no threshold key; %s gives a threshold %s", q->id,
+                                p->self_id, p->share != NULL ? "share" : "key");
+        return VEIL_OK;
+    }
+    if (is_analyst && p->sk != NULL)
+        return veil_err_set(err, VEIL_ERR_USAGE,
+                            "query %s is decrypted by the holders of a threshold key; the "
+                            "analyst %s gives that key (--threshold-key), not a private key",
+                            q->id, p->self_id);
+    const veil_threshold_key *k = p->tkey;
+    if (k == NULL && p->share != NULL)
+        k = veil_threshold_share_key(p->share);
+    if (k != NULL) {
+        char fp[VEIL_FINGERPRINT_HEX];
+        veil_threshold_key_fingerprint_hex(fp, k);
+        if (strcmp(fp, q->threshold_key) != 0)
+            return veil_err_set(err, VEIL_ERR_USAGE,
+                                "the threshold key has fingerprint %s but query %s names %s", fp,
+                                q->id, q->threshold_key);
+        unsigned l = veil_threshold_key_parties(k), t = veil_threshold_key_threshold(k);
+        for (size_t i = 0; i < q->nholders; i++)
+            if (q->holder_index[i] > l)
+                return veil_err_set(err, VEIL_ERR_USAGE,
+                                    "query %s gives %s share %u, but the threshold key has %u "
+                                    "shares",
+                                    q->id, q->peers[q->holder_peer[i]].id, q->holder_index[i], l);
+        if (q->nholders < t)
+            return veil_err_set(err, VEIL_ERR_USAGE,
+                                "query %s names %zu share holder%s, but the threshold key needs "
+                                "%u to decrypt",
+                                q->id, q->nholders, q->nholders == 1 ? "" : "s", t);
+    }
+    size_t self = 0;
+    while (self < q->npeers && strcmp(q->peers[self].id, p->self_id) != 0)
+        self++;
+    long h = veil_query_find_holder(q, self);
+    if (h < 0 && p->share != NULL)
+        return veil_err_set(err, VEIL_ERR_USAGE,
+                            "%s gives a threshold share, but query %s does not name it a holder",
+                            p->self_id, q->id);
+    if (h >= 0 && p->share == NULL)
+        return veil_err_set(err, VEIL_ERR_USAGE,
+                            "query %s names %s a share holder (share %u): it needs its share "
+                            "(--share)",
+                            q->id, p->self_id, q->holder_index[h]);
+    if (h >= 0 && veil_threshold_share_index(p->share) != q->holder_index[h])
+        return veil_err_set(err, VEIL_ERR_USAGE,
+                            "%s gives share %u, but query %s gives it share %u", p->self_id,
+                            veil_threshold_share_index(p->share), q->id, q->holder_index[h]);
+    if (p->tkey != NULL && p->share != NULL &&
+        memcmp(veil_threshold_key_fingerprint(p->tkey),
+               veil_threshold_key_fingerprint(veil_threshold_share_key(p->share)),
+               VEIL_THRESHOLD_DIGEST_BYTES) != 0)
+        return veil_err_set(err, VEIL_ERR_USAGE,
+                            "%s's share belongs to another threshold key than the one it gives",
+                            p->self_id);
+    return VEIL_OK;
+}
+
 veil_status veil_query_run(const veil_query *q, const veil_query_party *p, veil_query_result **out,
                            veil_query_stats *stats, veil_err *err)
 {
@@ -287,18 +423,24 @@ veil_status veil_query_run(const veil_query *q, const veil_query_party *p, veil_
     x.threads = p->threads;
     x.start = q_now();
     x.deadline = x.start + q->query_timeout;
+    veil_status st = check_threshold(q, p, is_analyst, err);
+    if (st != VEIL_OK)
+        return st;
     if (is_analyst) {
-        if (p->sk == NULL || out == NULL)
-            return veil_err_set(err, VEIL_ERR_USAGE, "the analyst %s needs its private key",
-                                p->self_id);
-        x.pk = veil_paillier_priv_pub(p->sk);
+        if (out == NULL || (q->threshold ? p->tkey == NULL : p->sk == NULL))
+            return veil_err_set(err, VEIL_ERR_USAGE, "the analyst %s needs %s", p->self_id,
+                                q->threshold ? "the threshold key" : "its private key");
+        x.pk = q->threshold ? veil_threshold_key_pub(p->tkey) : veil_paillier_priv_pub(p->sk);
     } else {
-        if (p->pk == NULL || p->input == NULL)
+        const veil_paillier_pub *pk = p->pk != NULL ? p->pk
+                                      : p->tkey != NULL ? veil_threshold_key_pub(p->tkey)
+                                                        : NULL;
+        if (pk == NULL || p->input == NULL)
             return veil_err_set(err, VEIL_ERR_USAGE,
                                 "department %s needs the query's public key "
                                 "and its input file",
                                 p->self_id);
-        x.pk = p->pk;
+        x.pk = pk;
     }
     char fp[VEIL_FINGERPRINT_HEX];
     veil_paillier_pub_fingerprint_hex(fp, x.pk);
@@ -308,13 +450,17 @@ veil_status veil_query_run(const veil_query *q, const veil_query_party *p, veil_
                             "%s",
                             is_analyst ? "private" : "public", fp, q->id, q->key_fingerprint);
     x.ctlen = veil_qpack_ct_bytes(x.pk);
-    veil_status st;
+    if (is_analyst && q->threshold) {
+        crypto_box_keypair(x.seal_pk, x.seal_sk);
+        x.has_seal = 1;
+    }
     if (is_analyst)
         st = analyst(&x, out, stats, err);
     else if ((size_t)dept == q->combiner)
         st = q_combiner(&x, stats, err);
     else
         st = q_department(&x, (size_t)dept, stats, err);
+    sodium_memzero(x.seal_sk, sizeof x.seal_sk);
     veil_net_free(x.net);
     return st;
 }

@@ -49,6 +49,8 @@ const char *q_msg_name(uint32_t type)
     case QMSG_CHUNK: return "chunk";
     case QMSG_DONE: return "done";
     case QMSG_RESULT: return "result";
+    case QMSG_DECRYPT: return "decryption request";
+    case QMSG_PARTIALS: return "partial decryptions";
     default: return "unknown message";
     }
 }
@@ -276,6 +278,7 @@ static const char *purpose_name(uint32_t p)
     case QPURPOSE_SHUFFLE: return "shuffle request";
     case QPURPOSE_ANSWER: return "answer";
     case QPURPOSE_SEND_SET: return "set request";
+    case QPURPOSE_DECRYPT: return "decryption request";
     default: return "unknown batch";
     }
 }
@@ -394,7 +397,7 @@ veil_status q_recv_header(const qctx *x, veil_conn *c, uint32_t want, qhdr *h, i
     uint32_t p = hdr->purpose;
     int ok_purpose = want != 0 ? p == want
                                : (p == QPURPOSE_BLIND || p == QPURPOSE_SHUFFLE ||
-                                  p == QPURPOSE_SEND_SET);
+                                  p == QPURPOSE_SEND_SET || p == QPURPOSE_DECRYPT);
     if (!ok_purpose)
         st = veil_err_set(err, VEIL_ERR_INPUT, "%s: sent a %s (purpose %u) where a %s was expected",
                           veil_conn_peer(c), purpose_name(p), p,
@@ -415,6 +418,13 @@ veil_status q_recv_header(const qctx *x, veil_conn *c, uint32_t want, qhdr *h, i
     else if (p == QPURPOSE_SEND_SET && (hdr->count != 0 || hdr->cts_per_element != 0 || hdr->tags))
         st = veil_err_set(err, VEIL_ERR_INPUT, "%s: a set request carries elements",
                           veil_conn_peer(c));
+    else if (p == QPURPOSE_DECRYPT && (hdr->count != 0 || hdr->cts_per_element != 0 ||
+                                       hdr->tags || !hdr->has_tag_key ||
+                                       hdr->tag_key.len != QSEAL_KEY_BYTES))
+        st = veil_err_set(err, VEIL_ERR_INPUT,
+                          "%s: a decryption request must carry the analyst's %u-byte seal key "
+                          "and no elements",
+                          veil_conn_peer(c), QSEAL_KEY_BYTES);
     if (st == VEIL_OK) {
         h->purpose = p;
         h->count = (size_t)hdr->count;

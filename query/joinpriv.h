@@ -19,6 +19,7 @@
 #include "veil/net.h"
 #include "veil/psi.h"
 #include "veil/query.h"
+#include "veil/proto/query.pb-c.h"
 
 enum {
     QMSG_HELLO = 1,
@@ -27,6 +28,8 @@ enum {
     QMSG_CHUNK = 4,
     QMSG_DONE = 5,
     QMSG_RESULT = 6,
+    QMSG_DECRYPT = 7,  /* released ciphertexts for a share holder */
+    QMSG_PARTIALS = 8, /* a holder's sealed partial decryptions */
 };
 
 enum {
@@ -35,6 +38,7 @@ enum {
     QPURPOSE_SHUFFLE = 3, /* blind, re-randomize and shuffle the combiner's set */
     QPURPOSE_ANSWER = 4,  /* the answer to 2 or 3 */
     QPURPOSE_SEND_SET = 5, /* send your set now (no elements) */
+    QPURPOSE_DECRYPT = 6,  /* partially decrypt the QueryDecrypt that follows */
 };
 
 #define QPROTO_VERSION   2u
@@ -44,6 +48,9 @@ enum {
 #define QSTATUS_TEXT_MAX 400
 #define QPOLL_MS         100
 #define QEG_CT_BYTES     (2 * VEIL_PSI_POINT_BYTES)
+#define QSEAL_KEY_BYTES  32u /* crypto_box_PUBLICKEYBYTES */
+/* Ciphertexts one decryption request may carry: every cell's packs. */
+#define QDECRYPT_MAX ((VEIL_PSI_TAGS_MAX + 1ull) * 2 * VEIL_QUERY_VALUES_MAX)
 
 typedef struct {
     const veil_query *q;
@@ -55,6 +62,10 @@ typedef struct {
     double start, deadline; /* monotonic seconds; deadline = start + query timeout */
     veil_roster roster;
     veil_net *net;
+    /* The analyst of a threshold query: the key pair the holders seal
+     * their partial decryptions to (fresh per query, wiped at the end). */
+    int has_seal;
+    uint8_t seal_pk[QSEAL_KEY_BYTES], seal_sk[QSEAL_KEY_BYTES];
 } qctx;
 
 /* A batch of elements as it travels: points (32 bytes each), optionally
@@ -124,8 +135,9 @@ veil_status q_recv_done(const qctx *x, veil_conn *c, const qhdr *h, veil_err *er
 /* Receives a batch header (purpose want, or 2 or 3 when want = 0; a
  * QueryStatus instead sets *status_ok and returns VEIL_OK with
  * *purpose = 0 when status_ok is not NULL; want = 0 accepts the requests
- * 2, 3 and 5), then the chunks and the done.
- * tag_key (32 bytes) receives the ElGamal key of a purpose-3 batch. */
+ * 2, 3, 5 and 6), then the chunks and the done.
+ * tag_key (32 bytes) receives the ElGamal key of a purpose-3 batch or the
+ * analyst's seal key of a purpose-6 request. */
 veil_status q_recv_batch(const qctx *x, veil_conn *c, uint32_t want, qbatch *b, uint32_t *purpose,
                          uint8_t *tag_key, int *status_ok, veil_err *err) VEIL_WUR;
 
@@ -184,6 +196,22 @@ veil_status q_open_net(qctx *x, veil_err *err) VEIL_WUR;
 veil_status q_connect_combiner(const qctx *x, veil_conn **out, veil_err *err) VEIL_WUR;
 veil_status q_spend_budget(const qctx *x, size_t dept, veil_err *err) VEIL_WUR;
 veil_status q_department(qctx *x, size_t dept, veil_query_stats *stats, veil_err *err) VEIL_WUR;
+
+/* join_thr.c: decryption by a threshold key's share holders */
+/* A holder's partial decryptions of cts[0..n), packed as a QueryPartials
+ * and sealed to seal_pk; *out (malloc'd) and *outlen. */
+veil_status q_thr_partials(const qctx *x, const uint8_t *cts, size_t n, const uint8_t *seal_pk,
+                           uint8_t **out, size_t *outlen, veil_err *err) VEIL_WUR;
+/* Answers the combiner's QPURPOSE_DECRYPT request (its QueryDecrypt
+ * follows on c) with this department's sealed partials. */
+veil_status q_thr_serve(const qctx *x, veil_conn *c, const uint8_t *seal_pk,
+                        veil_err *err) VEIL_WUR;
+/* The analyst: m[0..n) = the plaintext residues of cts[0..n) from the
+ * holders' sealed partials (the first t that check; a holder whose seal,
+ * index or proofs fail is named in the log and skipped). */
+veil_status q_thr_combine(const qctx *x, const mpz_t *cts, size_t n,
+                          Veil__QuerySealedPartials *const *sealed, size_t nsealed, mpz_t *m,
+                          veil_err *err) VEIL_WUR;
 
 /* join_comb.c */
 veil_status q_combiner(qctx *x, veil_query_stats *stats, veil_err *err) VEIL_WUR;

@@ -125,6 +125,15 @@ static veil_status get_column(ctx *c, json_t *obj, const char *key, char *out, c
     return VEIL_OK;
 }
 
+/* KEY_HEX_LEN lowercase hex digits (a key fingerprint). */
+static int is_key_hex(const char *s)
+{
+    int hex = strlen(s) == KEY_HEX_LEN;
+    for (size_t i = 0; hex && i < KEY_HEX_LEN; i++)
+        hex = (s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f');
+    return hex;
+}
+
 /* A party id field. */
 static veil_status get_id(ctx *c, json_t *obj, char *out, const char *where)
 {
@@ -452,6 +461,83 @@ static veil_status parse_analyst(ctx *c, json_t *root)
     return VEIL_OK;
 }
 
+/* "threshold": {"key": <hex>, "holders": [{"id", "index"}, ...]}. */
+static veil_status parse_threshold(ctx *c, json_t *root)
+{
+    static const char *const keys[] = {"key", "holders", NULL};
+    static const char *const hkeys[] = {"id", "index", NULL};
+    veil_query *q = c->q;
+    json_t *obj;
+    veil_status st = get_object(c, root, "threshold", 0, &obj, "");
+    if (st != VEIL_OK || obj == NULL)
+        return st;
+    st = only_keys(c, obj, keys, "threshold");
+    const char *s = NULL;
+    if (st == VEIL_OK)
+        st = get_string(c, obj, "key", 1, &s, "threshold.");
+    if (st != VEIL_OK)
+        return st;
+    if (!is_key_hex(s))
+        return veil_err_set(c->err, VEIL_ERR_INPUT,
+                            "%s: threshold.key: must be the threshold key's fingerprint, %d "
+                            "lowercase hex digits (veil threshold keygen prints it)",
+                            c->file, KEY_HEX_LEN);
+    strcpy(q->threshold_key, s);
+    json_t *arr = json_object_get(obj, "holders");
+    if (arr == NULL)
+        return veil_err_set(c->err, VEIL_ERR_INPUT, "%s: threshold.holders: missing", c->file);
+    if (!json_is_array(arr) || json_array_size(arr) == 0 ||
+        json_array_size(arr) > VEIL_QUERY_HOLDERS_MAX)
+        return veil_err_set(c->err, VEIL_ERR_INPUT,
+                            "%s: threshold.holders: must be a list of 1 to %u share holders",
+                            c->file, VEIL_QUERY_HOLDERS_MAX);
+    size_t i;
+    json_t *h;
+    json_array_foreach(arr, i, h)
+    {
+        char where[48], id[VEIL_PARTY_ID_MAX + 1];
+        snprintf(where, sizeof where, "threshold.holders[%zu].", i);
+        if (!json_is_object(h))
+            return veil_err_set(c->err, VEIL_ERR_INPUT,
+                                "%s: threshold.holders[%zu]: must be an object {\"id\", "
+                                "\"index\"}",
+                                c->file, i);
+        where[strlen(where) - 1] = '\0';
+        st = only_keys(c, h, hkeys, where);
+        strcat(where, ".");
+        if (st == VEIL_OK)
+            st = get_id(c, h, id, where);
+        uint64_t index = 0;
+        if (st == VEIL_OK)
+            st = get_uint(c, h, "index", 1, 1, VEIL_QUERY_SHARE_INDEX_MAX, &index, where);
+        if (st != VEIL_OK)
+            return st;
+        long peer = -1;
+        for (size_t j = 0; j < q->npeers && peer < 0; j++)
+            if (strcmp(q->peers[j].id, id) == 0)
+                peer = (long)j;
+        if (peer < 0)
+            return veil_err_set(c->err, VEIL_ERR_INPUT,
+                                "%s: %sid: \"%s\" is neither a department nor the analyst",
+                                c->file, where, id);
+        for (size_t j = 0; j < i; j++) {
+            if (q->holder_peer[j] == (size_t)peer)
+                return veil_err_set(c->err, VEIL_ERR_INPUT,
+                                    "%s: %sid: \"%s\" is also threshold.holders[%zu]", c->file,
+                                    where, id, j);
+            if (q->holder_index[j] == (unsigned)index)
+                return veil_err_set(c->err, VEIL_ERR_INPUT,
+                                    "%s: %sindex: share %u is also threshold.holders[%zu]'s",
+                                    c->file, where, (unsigned)index, j);
+        }
+        q->holder_peer[i] = (size_t)peer;
+        q->holder_index[i] = (unsigned)index;
+        q->nholders = i + 1;
+    }
+    q->threshold = 1;
+    return VEIL_OK;
+}
+
 static veil_status parse_statistics(ctx *c, json_t *root)
 {
     static const struct {
@@ -546,7 +632,7 @@ static veil_status parse_root(ctx *c, json_t *root)
 {
     static const char *const keys[] = {"query",    "key",        "join_key",  "departments",
                                        "analyst",  "statistics", "min_count", "epsilon",
-                                       "timeouts", NULL};
+                                       "timeouts", "threshold",  NULL};
     veil_query *q = c->q;
     if (!json_is_object(root))
         return veil_err_set(c->err, VEIL_ERR_INPUT, "%s: must hold a JSON object", c->file);
@@ -564,10 +650,7 @@ static veil_status parse_root(ctx *c, json_t *root)
     st = get_string(c, root, "key", 1, &s, "");
     if (st != VEIL_OK)
         return st;
-    int hex = strlen(s) == KEY_HEX_LEN;
-    for (size_t i = 0; hex && i < KEY_HEX_LEN; i++)
-        hex = (s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f');
-    if (!hex)
+    if (!is_key_hex(s))
         return veil_err_set(c->err, VEIL_ERR_INPUT,
                             "%s: key: must be the Paillier public key's fingerprint, %d lowercase "
                             "hex digits",
@@ -578,6 +661,8 @@ static veil_status parse_root(ctx *c, json_t *root)
         st = parse_departments(c, root);
     if (st == VEIL_OK)
         st = parse_analyst(c, root);
+    if (st == VEIL_OK)
+        st = parse_threshold(c, root);
     if (st == VEIL_OK)
         st = parse_statistics(c, root);
     if (st == VEIL_OK)
@@ -668,6 +753,14 @@ long veil_query_find_dept(const veil_query *q, const char *id)
     for (size_t k = 0; k < q->ndepts; k++)
         if (strcmp(q->depts[k].id, id) == 0)
             return (long)k;
+    return -1;
+}
+
+long veil_query_find_holder(const veil_query *q, size_t peer)
+{
+    for (size_t i = 0; q->threshold && i < q->nholders; i++)
+        if (q->holder_peer[i] == peer)
+            return (long)i;
     return -1;
 }
 

@@ -68,8 +68,10 @@ query() {
         bounds=', "min": "-1000000", "max": "10000000"'
         epsl="\"epsilon\": \"$eps\","
     fi
+    local thr=''
+    [ -n "${THR:-}" ] && thr="\"threshold\": $THR,"
     cat >"$file" <<EOF
-{"query": "$id", "key": "$key", "join_key": "resident_id",
+{"query": "$id", "key": "${QKEY:-$key}", "join_key": "resident_id",
  "departments": [
   {"id": "tax", "fingerprint": "$(cat id/tax.fp)",
    "values": [{"column": "income", "scale": 2$bounds}]},
@@ -78,7 +80,7 @@ query() {
   {"id": "education", "fingerprint": "$(cat id/education.fp)",
    "address": "127.0.0.1:$port", "group_by": "level"}],
  "analyst": {"id": "bureau", "fingerprint": "$(cat id/bureau.fp)"},
- "statistics": $stats, "min_count": $min, $epsl
+ "statistics": $stats, "min_count": $min, $epsl $thr
  "timeouts": {"connect": 5, "io": 60, "query": 240}}
 EOF
 }
@@ -244,6 +246,80 @@ rc=0
     --input tax.csv >malformed.log 2>&1 || rc=$?
 [ $rc != 0 ] && grep -q 'bad.json' malformed.log || fail "malformed query: $(cat malformed.log)"
 ok "malformed query: $(grep error: malformed.log | tail -n 1)"
+
+echo "== a threshold key: 2 of 3 share holders decrypt, no private key anywhere"
+hdr="$src/tests/util/threshold_testkey.h"
+sed -n 's/^#define TK_P1_HEX "\(.*\)"$/\1/p' "$hdr" >primes
+sed -n 's/^#define TK_Q1_HEX "\(.*\)"$/\1/p' "$hdr" >>primes
+"$veil" threshold party-key --public tax.ppk --secret tax.psk >/dev/null
+"$veil" threshold party-key --public education.ppk --secret education.psk >/dev/null
+"$veil" threshold party-key --public bureau.ppk --secret bureau.psk >/dev/null
+"$veil" threshold keygen --parties 3 --threshold 2 --out-dir thr --safe-primes primes \
+    --seal-to tax.ppk,education.ppk,bureau.ppk >thr-keygen.txt
+tpub=$(sed -n 's/^public key: .*(fingerprint \([0-9a-f]\{64\}\))$/\1/p' thr-keygen.txt)
+tfp=$(sed -n 's/^threshold key: .*(fingerprint \([0-9a-f]\{64\}\))$/\1/p' thr-keygen.txt)
+[ ${#tpub} = 64 ] && [ ${#tfp} = 64 ] || fail "threshold keygen printed no fingerprints"
+# Holders: tax (share 1), the combiner education (share 2), the analyst
+# (share 3); social holds none and gives only the public key.
+THR="{\"key\": \"$tfp\", \"holders\": [{\"id\": \"tax\", \"index\": 1}, {\"id\": \"education\", \"index\": 2}, {\"id\": \"bureau\", \"index\": 3}]}" \
+    QKEY=$tpub query q6.json edu-income-6 1 '["count", "sum", "mean", "variance"]'
+mkdir -p trace6
+run_party q6-education.log education --query q6.json --threshold-key thr/threshold.tkey \
+    --share thr/share-2.tsh --party-key education.psk --input education.csv --trace trace6
+pe=$!
+run_party q6-tax.log tax --query q6.json --share thr/share-1.tsh --party-key tax.psk \
+    --input tax.csv --trace trace6
+pt=$!
+run_party q6-social.log social --query q6.json --key thr/public.key --input social.csv \
+    --trace trace6
+ps=$!
+run_party q6-bureau.log bureau --query q6.json --threshold-key thr/threshold.tkey \
+    --share thr/share-3.tsh --party-key bureau.psk --out q6.csv --trace trace6
+pb=$!
+for p in $pe $pt $ps $pb; do wait $p || fail "q6: a party failed"; done
+plain q6.json >q6.plain
+diff -u q6.plain q6.csv || fail "q6: the threshold-decrypted table differs from the plaintext answer"
+grep -q 'combined the partial decryptions of 2 share holders' q6-bureau.log ||
+    fail "q6: the analyst did not combine 2 holders' partials"
+grep -q 'partially decrypting' q6-tax.log || fail "q6: tax made no partial decryptions"
+if grep -q 'partially decrypting' q6-social.log; then fail "q6: social holds no share"; fi
+for t in trace6/*.trace; do
+    if grep -a -F -f needles.ids "$t" >/dev/null; then fail "$t holds a resident ID"; fi
+    if grep -a -F -f needles.vals "$t" >/dev/null; then fail "$t holds an income or benefit"; fi
+done
+ok "q6: 2-of-3 threshold key (holders tax, education, bureau): table equals sqlite3's; no IDs or amounts in the messages"
+# What each party must give, checked before anything is sent.
+tq() { # LOG PARTY ARGS...: one party of q6 that must fail at once
+    local log=$1 party=$2
+    shift 2
+    local rc=0
+    timeout 60 "$veil" query run --query q6.json --party "$party" --identity "id/$party" "$@" \
+        >"$log" 2>&1 || rc=$?
+    [ $rc != 0 ] || fail "$log: $party was accepted"
+}
+tq thr-e1.log tax --key thr/public.key --input tax.csv
+grep -q 'query edu-income-6 names tax a share holder (share 1): it needs its share (--share)' \
+    thr-e1.log || fail "holder without share: $(cat thr-e1.log)"
+tq thr-e2.log tax --share thr/share-3.tsh --party-key bureau.psk --input tax.csv
+grep -q 'tax gives share 3, but query edu-income-6 gives it share 1' thr-e2.log ||
+    fail "wrong share: $(cat thr-e2.log)"
+tq thr-e3.log bureau --key bureau.key --out x.csv
+grep -q 'the analyst gives --threshold-key, not --key' thr-e3.log ||
+    fail "analyst with a private key: $(cat thr-e3.log)"
+tq thr-e4.log social --threshold-key thr/threshold.tkey --share thr/share-1.tsh \
+    --party-key tax.psk --input social.csv
+grep -q 'social gives a threshold share, but query edu-income-6 does not name it a holder' \
+    thr-e4.log || fail "share of a non-holder: $(cat thr-e4.log)"
+tq thr-e5.log tax --threshold-key thr/threshold.tkey --input tax.csv --key bureau.pub \
+    --share thr/share-1.tsh --party-key tax.psk
+grep -q 'but query edu-income-6 names' thr-e5.log || fail "threshold query, other public key: $(cat thr-e5.log)"
+rc=0
+timeout 60 "$veil" query run --query q1.json --party tax --identity id/tax \
+    --threshold-key thr/threshold.tkey --input tax.csv >thr-e6.log 2>&1 || rc=$?
+[ $rc != 0 ] || fail "thr-e6: accepted"
+grep -q 'query edu-income-1 has no threshold key' thr-e6.log ||
+    fail "threshold key for a plain query: $(cat thr-e6.log)"
+ok "threshold errors: $(grep -h error: thr-e1.log thr-e2.log thr-e3.log | cut -c1-90 | tr '\n' ';')"
 
 echo "== a department that disconnects"
 "$veil" gen --department social --rows 40000 --seed 7 --out social-big.csv

@@ -537,6 +537,107 @@ BAD(test_timeout_query_too_long, "q.json: timeouts.query: 86401 is out of range 
 BAD(test_timeout_io_not_integer, "q.json: timeouts.io: must be a whole number",
     SET(json_object_get(d, "timeouts"), "io", json_string("60")))
 
+/* ---- threshold ---- */
+
+#define TKEY "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
+
+static json_t *holder(const char *id, json_int_t index)
+{
+    return json_pack("{s:s, s:I}", "id", id, "index", index);
+}
+
+/* base() with "threshold": tax share 1, the analyst share 3, edu share 2. */
+static json_t *thr_base(void)
+{
+    json_t *d = base();
+    json_t *t = json_pack("{s:s, s:[o, o, o]}", "key", TKEY, "holders", holder("tax", 1),
+                          holder("bureau", 3), holder("edu", 2));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    SET(d, "threshold", t);
+    return d;
+}
+
+static json_t *holders(json_t *d)
+{
+    return json_object_get(json_object_get(d, "threshold"), "holders");
+}
+
+static void test_threshold_valid(void)
+{
+    json_t *d = thr_base();
+    char *text = json_dumps(d, 0);
+    json_decref(d);
+    veil_query *q = parse_ok(text);
+    CU_ASSERT_EQUAL(q->threshold, 1);
+    CU_ASSERT_STRING_EQUAL(q->threshold_key, TKEY);
+    CU_ASSERT_EQUAL(q->nholders, 3);
+    /* Roster indices: tax 0, edu 1, health 2, bureau 3. */
+    CU_ASSERT_EQUAL(q->holder_peer[0], 0);
+    CU_ASSERT_EQUAL(q->holder_index[0], 1);
+    CU_ASSERT_EQUAL(q->holder_peer[1], 3);
+    CU_ASSERT_EQUAL(q->holder_index[1], 3);
+    CU_ASSERT_EQUAL(q->holder_peer[2], 1);
+    CU_ASSERT_EQUAL(q->holder_index[2], 2);
+    CU_ASSERT_EQUAL(veil_query_find_holder(q, 3), 1);
+    CU_ASSERT_EQUAL(veil_query_find_holder(q, 1), 2);
+    CU_ASSERT_EQUAL(veil_query_find_holder(q, 2), -1);
+    veil_query *plain = parse_ok(BASE);
+    CU_ASSERT_EQUAL(plain->threshold, 0);
+    CU_ASSERT_EQUAL(veil_query_find_holder(plain, 0), -1);
+    /* The threshold section is part of the digest. */
+    CU_ASSERT_NOT_EQUAL(memcmp(plain->digest, q->digest, sizeof q->digest), 0);
+    veil_query_free(plain);
+    veil_query_free(q);
+    free(text);
+}
+
+#define BAD_THR(fn, want, ...)                                                                     \
+    static void fn(void)                                                                           \
+    {                                                                                              \
+        json_t *d = thr_base();                                                                    \
+        __VA_ARGS__;                                                                               \
+        expect_bad(d, want);                                                                       \
+    }
+
+BAD_THR(test_threshold_not_object, "q.json: threshold: must be an object",
+        SET(d, "threshold", json_string(TKEY)))
+BAD_THR(test_threshold_unknown_field, "q.json: threshold: \"t\": unknown field",
+        SET(json_object_get(d, "threshold"), "t", json_integer(2)))
+BAD_THR(test_threshold_key_missing, "q.json: threshold.key: missing",
+        DEL(json_object_get(d, "threshold"), "key"))
+BAD_THR(test_threshold_key_bad,
+        "q.json: threshold.key: must be the threshold key's fingerprint, 64 lowercase hex digits "
+        "(veil threshold keygen prints it)",
+        SET(json_object_get(d, "threshold"), "key", json_string("ABCD")))
+BAD_THR(test_threshold_holders_missing, "q.json: threshold.holders: missing",
+        DEL(json_object_get(d, "threshold"), "holders"))
+BAD_THR(test_threshold_holders_empty,
+        "q.json: threshold.holders: must be a list of 1 to 17 share holders",
+        json_array_clear(holders(d)))
+BAD_THR(test_threshold_holder_not_object,
+        "q.json: threshold.holders[1]: must be an object {\"id\", \"index\"}",
+        json_array_set_new(holders(d), 1, json_string("bureau")))
+BAD_THR(test_threshold_holder_unknown_field,
+        "q.json: threshold.holders[0]: \"share\": unknown field",
+        SET(json_array_get(holders(d), 0), "share", json_integer(1)))
+BAD_THR(test_threshold_holder_unknown_party,
+        "q.json: threshold.holders[2].id: \"mallory\" is neither a department nor the analyst",
+        SET(json_array_get(holders(d), 2), "id", json_string("mallory")))
+BAD_THR(test_threshold_holder_twice, "q.json: threshold.holders[2].id: \"tax\" is also "
+                                     "threshold.holders[0]",
+        SET(json_array_get(holders(d), 2), "id", json_string("tax")))
+BAD_THR(test_threshold_index_twice,
+        "q.json: threshold.holders[2].index: share 1 is also threshold.holders[0]'s",
+        SET(json_array_get(holders(d), 2), "index", json_integer(1)))
+BAD_THR(test_threshold_index_zero,
+        "q.json: threshold.holders[0].index: 0 is out of range [1, 64]",
+        SET(json_array_get(holders(d), 0), "index", json_integer(0)))
+BAD_THR(test_threshold_index_65,
+        "q.json: threshold.holders[1].index: 65 is out of range [1, 64]",
+        SET(json_array_get(holders(d), 1), "index", json_integer(65)))
+BAD_THR(test_threshold_index_missing, "q.json: threshold.holders[1].index: missing",
+        DEL(json_array_get(holders(d), 1), "index"))
+
 int main(void)
 {
     static const tu_test tests[] = {
@@ -630,6 +731,21 @@ int main(void)
         {"timeouts.connect 0", test_timeout_connect_zero},
         {"timeouts.query too long", test_timeout_query_too_long},
         {"timeouts.io not an integer", test_timeout_io_not_integer},
+        {"threshold: holders, indices, roster positions, digest", test_threshold_valid},
+        {"threshold not an object", test_threshold_not_object},
+        {"threshold unknown field", test_threshold_unknown_field},
+        {"threshold.key missing", test_threshold_key_missing},
+        {"threshold.key not a fingerprint", test_threshold_key_bad},
+        {"threshold.holders missing", test_threshold_holders_missing},
+        {"threshold.holders empty", test_threshold_holders_empty},
+        {"holder not an object", test_threshold_holder_not_object},
+        {"holder unknown field", test_threshold_holder_unknown_field},
+        {"holder not a party", test_threshold_holder_unknown_party},
+        {"holder twice", test_threshold_holder_twice},
+        {"share index twice", test_threshold_index_twice},
+        {"share index 0", test_threshold_index_zero},
+        {"share index 65", test_threshold_index_65},
+        {"share index missing", test_threshold_index_missing},
         {NULL, NULL},
     };
     return tu_main("query_desc", NULL, NULL, tests);

@@ -2,6 +2,7 @@
  * Every department and the analyst run it with the same query file; the
  * analyst writes the released table as CSV. */
 #include <errno.h>
+#include <sodium.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 #include "veil/join.h"
 #include "veil/keyfile.h"
 #include "veil/query.h"
+#include "veil/threshold.h"
 
 enum {
     O_QUERY = 1,
@@ -30,6 +32,9 @@ enum {
     O_LEDGER,
     O_THREADS,
     O_TRACE,
+    O_TKEY,
+    O_SHARE,
+    O_PARTYKEY,
     O_FORCE
 };
 
@@ -41,8 +46,18 @@ static const veil_opt opts[] = {
      "departments: the records (header row; the join key, the group-by column, the value "
      "columns)",
      0, VEIL_IO_IN},
-    {"key", O_KEY, "KEY", "departments: the query's public key; the analyst: its private key", 1,
-     VEIL_IO_IN},
+    {"key", O_KEY, "KEY",
+     "departments: the query's public key; the analyst: its private key (queries without a "
+     "threshold key)",
+     0, VEIL_IO_IN},
+    {"threshold-key", O_TKEY, "FILE.tkey",
+     "queries with a threshold key: the key (the analyst needs it; departments may give it "
+     "instead of --key)",
+     0, VEIL_IO_IN},
+    {"share", O_SHARE, "SHARE.tsh",
+     "a share holder the query names: this party's share of the threshold key", 0, VEIL_IO_IN},
+    {"party-key", O_PARTYKEY, "SEC",
+     "this party's secret key, when its share is sealed (threshold party-key)", 0, VEIL_IO_IN},
     {"passphrase-file", O_PASSFILE, "F", VEIL_PASS_OPT_FILE_HELP, 0, VEIL_IO_SECRET},
     {"ask-passphrase", O_ASK, NULL, VEIL_PASS_OPT_ASK_HELP, 0},
     {"out", O_OUT, "FILE.csv",
@@ -113,6 +128,65 @@ static void print_table(const veil_query *q, const veil_query_result *r)
             r->ncells, r->total.released ? "; the total is released" : "; the total is suppressed");
 }
 
+/* The keys this party needs: without a threshold key, --key (public for
+ * departments, private for the analyst); with one, --threshold-key and,
+ * for a holder, --share (departments may still give the public --key). */
+static veil_status load_keys(const veil_cmd *cmd, const veil_args *a, const veil_query *q,
+                             int analyst, veil_paillier_pub **pk, veil_paillier_priv **sk,
+                             veil_threshold_key **tkey, veil_threshold_share **share,
+                             veil_err *err)
+{
+    const char *key = a->val[O_KEY], *tk = a->val[O_TKEY], *sh = a->val[O_SHARE];
+    if (!q->threshold) {
+        if (tk != NULL || sh != NULL || a->val[O_PARTYKEY] != NULL)
+            return veil_err_set(err, VEIL_ERR_USAGE,
+                                "query %s has no threshold key: --threshold-key, --share and "
+                                "--party-key do not apply",
+                                q->id);
+        if (key == NULL)
+            return veil_err_set(err, VEIL_ERR_USAGE, "%s needs --key (%s)", a->val[O_PARTY],
+                                analyst ? "the analyst's private key" : "the query's public key");
+        if (analyst) {
+            veil_pass_opts po = {a->val[O_PASSFILE], a->val[O_ASK] != NULL};
+            return veil_pass_load_priv(sk, key, &po, cmd, err);
+        }
+        return veil_pub_load(pk, key, err);
+    }
+    if (analyst && key != NULL)
+        return veil_err_set(err, VEIL_ERR_USAGE,
+                            "query %s is decrypted by the holders of a threshold key: the "
+                            "analyst gives --threshold-key, not --key",
+                            q->id);
+    if (analyst && tk == NULL && sh == NULL)
+        return veil_err_set(err, VEIL_ERR_USAGE,
+                            "query %s has a threshold key: the analyst needs it (--threshold-key)",
+                            q->id);
+    if (!analyst && key == NULL && tk == NULL && sh == NULL)
+        return veil_err_set(err, VEIL_ERR_USAGE,
+                            "department %s needs the query's public key (--key or "
+                            "--threshold-key)",
+                            a->val[O_PARTY]);
+    if (a->val[O_PARTYKEY] != NULL && sh == NULL)
+        return veil_err_set(err, VEIL_ERR_USAGE, "--party-key opens a sealed --share; no --share "
+                                                 "given");
+    veil_status st = VEIL_OK;
+    if (key != NULL)
+        st = veil_pub_load(pk, key, err);
+    if (st == VEIL_OK && tk != NULL)
+        st = veil_threshold_key_load(tkey, tk, err);
+    if (st == VEIL_OK && sh != NULL) {
+        uint8_t ppk[VEIL_PARTY_KEY_BYTES], psk[VEIL_PARTY_KEY_BYTES];
+        int sealed = a->val[O_PARTYKEY] != NULL;
+        if (sealed)
+            st = veil_party_secret_load(ppk, psk, a->val[O_PARTYKEY], err);
+        if (st == VEIL_OK)
+            st = veil_threshold_share_load(share, sh, sealed ? ppk : NULL, sealed ? psk : NULL,
+                                           err);
+        sodium_memzero(psk, sizeof psk);
+    }
+    return st;
+}
+
 static int run(const veil_cmd *cmd, int argc, char **argv)
 {
     veil_args a;
@@ -125,6 +199,8 @@ static int run(const veil_cmd *cmd, int argc, char **argv)
     veil_query *q = NULL;
     veil_paillier_pub *pk = NULL;
     veil_paillier_priv *sk = NULL;
+    veil_threshold_key *tkey = NULL;
+    veil_threshold_share *share = NULL;
     veil_query_result *res = NULL;
     veil_outfile *out = NULL;
     runctx rx = {a.val[O_PARTY], NULL, {0, 0}};
@@ -156,12 +232,8 @@ static int run(const veil_cmd *cmd, int argc, char **argv)
         st = veil_cli_parse_uint(&threads, a.val[O_THREADS], 1, 1024, "threads", &err);
     if (st == VEIL_OK && analyst && a.val[O_OUT] != NULL)
         st = veil_cli_check_new(a.val[O_OUT], force, &err);
-    if (st == VEIL_OK && analyst) {
-        veil_pass_opts po = {a.val[O_PASSFILE], a.val[O_ASK] != NULL};
-        st = veil_pass_load_priv(&sk, a.val[O_KEY], &po, cmd, &err);
-    } else if (st == VEIL_OK) {
-        st = veil_pub_load(&pk, a.val[O_KEY], &err);
-    }
+    if (st == VEIL_OK)
+        st = load_keys(cmd, &a, q, analyst, &pk, &sk, &tkey, &share, &err);
     if (st == VEIL_OK && a.val[O_TRACE] != NULL)
         st = open_trace(&rx.trace, a.val[O_TRACE], a.val[O_PARTY], &err);
     veil_query_stats stats;
@@ -183,6 +255,10 @@ static int run(const veil_cmd *cmd, int argc, char **argv)
             .ledger = a.val[O_LEDGER],
             .pk = pk,
             .sk = sk,
+            .tkey = tkey != NULL ? tkey
+                    : share != NULL ? veil_threshold_share_key(share)
+                                    : NULL,
+            .share = share,
             .threads = threads,
             .hooks = &hooks,
         };
@@ -216,6 +292,8 @@ static int run(const veil_cmd *cmd, int argc, char **argv)
     veil_query_result_free(res);
     veil_paillier_pub_free(pk);
     veil_paillier_priv_free(sk);
+    veil_threshold_key_free(tkey);
+    veil_threshold_share_free(share);
     veil_query_free(q);
     veil_args_free(&a);
     return st == VEIL_OK ? 0 : veil_cli_fail_err(cmd, &err);
@@ -225,7 +303,8 @@ const veil_cmd veil_cmd_query_run = {
     .name = "query run",
     .summary = "Run one party of a cross-department query (private join + encrypted sums).",
     .synopsis = "--query FILE.json --party ID --identity DIR --key KEY [--input FILE.csv]\n"
-                "    [--ledger FILE] [--out FILE.csv] [--threads N] [--trace DIR]",
+                "    [--ledger FILE] [--out FILE.csv] [--threads N] [--trace DIR]\n"
+                "    [--threshold-key FILE.tkey] [--share SHARE.tsh [--party-key SEC]]",
     .description = "Every department named in the query and its analyst run this command with the\n"
                    "same query file (docs/query.md). Connections are mutual TLS 1.3 between the\n"
                    "parties the file pins. The combining department (the one with group_by, else\n"
@@ -242,7 +321,13 @@ const veil_cmd veil_cmd_query_run = {
                    "and per value column <col>_sum, <col>_mean and <col>_variance (population) as\n"
                    "the query's statistics ask; the last row, \"*total*\", is everyone matched.\n"
                    "Cells below the query's min_count are suppressed, and further cells as needed\n"
-                   "so that no suppressed cell follows from the total (docs/disclosure.md).",
+                   "so that no suppressed cell follows from the total (docs/disclosure.md).\n\n"
+                   "A query with \"threshold\" has no private key anywhere: the released\n"
+                   "cells are decrypted by t of the share holders it names (veil threshold\n"
+                   "keygen). The analyst gives --threshold-key instead of --key; each holder\n"
+                   "gives its --share (and --party-key when the share is sealed). Holders'\n"
+                   "partial decryptions travel sealed to the analyst, which checks every proof\n"
+                   "and names a holder whose partials fail.",
     .opts = opts,
     .min_args = 0,
     .max_args = 0,

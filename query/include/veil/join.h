@@ -10,7 +10,9 @@
  *    shuffled set with its encrypted values, and blinds what the combiner
  *    asks it to;
  *  - the analyst connects to the combiner and decrypts the released cells
- *    (*out).
+ *    (*out): with its private key, or, when the query has a threshold key,
+ *    by combining the partial decryptions that t share holders sealed to
+ *    it (each proof checked).
  *
  * Who learns what is in docs/query.md ("Leakage"). Failures name the party
  * and the reason; a party that refuses (a budget ledger that is spent, a
@@ -27,6 +29,7 @@
 #include "veil/error.h"
 #include "veil/paillier.h"
 #include "veil/query.h"
+#include "veil/threshold.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -54,6 +57,12 @@ typedef struct {
     const char *ledger;
     const veil_paillier_pub *pk;  /* departments: the query's public key */
     const veil_paillier_priv *sk; /* the analyst: its private key */
+    /* A query with "threshold" (docs/query.md): the threshold key, which
+     * the analyst needs instead of sk and every department may give
+     * instead of pk; and a holder's share (its index is the one the query
+     * gives the holder). Both NULL for other queries. */
+    const veil_threshold_key *tkey;
+    const veil_threshold_share *share;
     unsigned threads;             /* 0 = every CPU */
     const veil_query_hooks *hooks;
 } veil_query_party;

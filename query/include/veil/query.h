@@ -34,6 +34,8 @@ extern "C" {
 #define VEIL_QUERY_VALUES_MAX  32u         /* value columns in one query */
 #define VEIL_QUERY_SCALE_MAX   18u         /* values are int64 mantissas */
 #define VEIL_QUERY_MIN_COUNT_MAX 1000000000ull
+#define VEIL_QUERY_HOLDERS_MAX (VEIL_QUERY_DEPTS_MAX + 1u) /* each party at most once */
+#define VEIL_QUERY_SHARE_INDEX_MAX 64u                    /* veil/threshold.h's party limit */
 
 /* Statistics a query may ask for (bits of veil_query.stats). */
 #define VEIL_QSTAT_COUNT    1u
@@ -73,6 +75,13 @@ typedef struct {
     unsigned stats;     /* VEIL_QSTAT_* bits */
     uint64_t min_count; /* >= 1 */
     uint64_t epsilon;   /* millionths (veil/disclosure.h); 0 = no noise */
+    /* "threshold": the released cells are decrypted by t of these share
+     * holders (veil/threshold.h) instead of one private key. */
+    int threshold;
+    char threshold_key[2 * 32 + 1]; /* hex fingerprint of the threshold key */
+    size_t nholders;
+    size_t holder_peer[VEIL_QUERY_HOLDERS_MAX];    /* roster index of each holder */
+    unsigned holder_index[VEIL_QUERY_HOLDERS_MAX]; /* its share index, 1..64 */
     /* Seconds: TCP connect + TLS handshake; one message; the whole query. */
     unsigned connect_timeout, io_timeout, query_timeout;
     /* The roster for net/: the departments in file order, then the
@@ -92,6 +101,9 @@ veil_status veil_query_load(veil_query **out, const char *path, veil_err *err) V
 void veil_query_free(veil_query *q);
 /* The department with this id (its index in q->depts), or -1. */
 long veil_query_find_dept(const veil_query *q, const char *id);
+/* The position in q->holder_peer of the party at roster index peer, or
+ * -1 when it holds no share (or the query has no threshold key). */
+long veil_query_find_holder(const veil_query *q, size_t peer);
 /* The value column with this name over all departments, or NULL. */
 const veil_query_value *veil_query_find_value(const veil_query *q, const char *column,
                                               size_t *dept, size_t *index);
