@@ -803,7 +803,7 @@ static veil_status run(qctx *x, comb *k, veil_query_stats *stats, veil_err *err)
     if (st == VEIL_OK)
         st = gather(x, k, err);
     if (st == VEIL_OK)
-        st = q_spend_budget(x, C, err);
+        st = q_check_budget(x, C, err);
     for (size_t i = 0; i < q->npeers && st == VEIL_OK; i++)
         if (k->conn[i] != NULL)
             st = q_send_status(k->conn[i], 1, NULL, err);
@@ -837,6 +837,10 @@ static veil_status run(qctx *x, comb *k, veil_query_stats *stats, veil_err *err)
     if (st == VEIL_OK)
         st = finish_cells(x, k, &g, err);
     veil_conn *analyst = k->conn[q->npeers - 1];
+    /* The combiner's own data (its labels and values) leaves in the
+     * result: its budget is spent just before. */
+    if (st == VEIL_OK)
+        st = q_spend_budget(x, C, err);
     if (st == VEIL_OK)
         st = send_result(x, k, &g, analyst, err);
     agg_free(&g);

@@ -78,7 +78,7 @@ veil_status q_connect_combiner(const qctx *x, veil_conn **out, veil_err *err)
     return st;
 }
 
-veil_status q_spend_budget(const qctx *x, size_t dept, veil_err *err)
+veil_status q_check_budget(const qctx *x, size_t dept, veil_err *err)
 {
     const veil_query *q = x->q;
     const char *id = q->depts[dept].id;
@@ -87,6 +87,31 @@ veil_status q_spend_budget(const qctx *x, size_t dept, veil_err *err)
             q_log(x, "the query adds no noise: the budget ledger %s is not touched", x->p->ledger);
         return VEIL_OK;
     }
+    char eps[VEIL_EPS_TEXT_MAX];
+    veil_eps_format(eps, q->epsilon);
+    if (x->p->ledger == NULL)
+        return veil_err_set(err, VEIL_ERR_USAGE,
+                            "query %s spends epsilon %s: department %s needs "
+                            "its dataset's budget ledger (--ledger)",
+                            q->id, eps, id);
+    uint64_t left = 0;
+    veil_status st = veil_ledger_check(x->p->ledger, q->epsilon, &left, err);
+    if (st != VEIL_OK)
+        return st;
+    char lt[VEIL_EPS_TEXT_MAX];
+    veil_eps_format(lt, left);
+    q_log(x, "epsilon %s is available in %s (%s left); it is spent when %s's data is about to "
+             "leave",
+          eps, x->p->ledger, lt, id);
+    return VEIL_OK;
+}
+
+veil_status q_spend_budget(const qctx *x, size_t dept, veil_err *err)
+{
+    const veil_query *q = x->q;
+    const char *id = q->depts[dept].id;
+    if (q->epsilon == 0)
+        return VEIL_OK;
     char eps[VEIL_EPS_TEXT_MAX];
     veil_eps_format(eps, q->epsilon);
     if (x->p->ledger == NULL)
@@ -178,7 +203,11 @@ static veil_status serve_loop(qctx *x, veil_conn *c, size_t dept, const qrecords
                 return veil_err_set(err, VEIL_ERR_INPUT, "%s asked for the set a second time",
                                     veil_conn_peer(c));
             sent = 1;
-            st = send_set(x, c, dept, r, key, err);
+            /* The department's data leaves now: its budget is spent now,
+             * after every party checked its own. */
+            st = q_spend_budget(x, dept, err);
+            if (st == VEIL_OK)
+                st = send_set(x, c, dept, r, key, err);
             if (st != VEIL_OK)
                 return st;
             continue;
@@ -234,7 +263,7 @@ veil_status q_department(qctx *x, size_t dept, veil_query_stats *stats, veil_err
     veil_conn *c = NULL;
     st = q_open_net(x, err);
     if (st == VEIL_OK) {
-        veil_status bs = q_spend_budget(x, dept, err);
+        veil_status bs = q_check_budget(x, dept, err);
         if (bs != VEIL_OK) {
             /* Tell the combiner why, so it stops everyone with the reason. */
             veil_err ignored;

@@ -194,6 +194,10 @@ veil_status q_open_net(qctx *x, veil_err *err) VEIL_WUR;
 /* Connects to the combiner (retrying while it is not listening yet, up to
  * the io timeout) and sends the hello. */
 veil_status q_connect_combiner(const qctx *x, veil_conn **out, veil_err *err) VEIL_WUR;
+/* With an epsilon: checks (q_check_budget, before anything runs) and
+ * spends (q_spend_budget, when the department's data is about to leave)
+ * the department's budget ledger. */
+veil_status q_check_budget(const qctx *x, size_t dept, veil_err *err) VEIL_WUR;
 veil_status q_spend_budget(const qctx *x, size_t dept, veil_err *err) VEIL_WUR;
 veil_status q_department(qctx *x, size_t dept, veil_query_stats *stats, veil_err *err) VEIL_WUR;
 

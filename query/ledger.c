@@ -446,6 +446,38 @@ veil_status veil_ledger_init(const char *path, const char *dataset, uint64_t bud
     return st;
 }
 
+/* VEIL_OK when epsilon is left in l, else the refusal. */
+static veil_status enough_left(const veil_ledger *l, uint64_t epsilon, veil_err *err)
+{
+    uint64_t left = l->budget - l->spent;
+    if (epsilon <= left)
+        return VEIL_OK;
+    char need[VEIL_EPS_TEXT_MAX], have[VEIL_EPS_TEXT_MAX], total[VEIL_EPS_TEXT_MAX];
+    veil_eps_format(need, epsilon);
+    veil_eps_format(have, left);
+    veil_eps_format(total, l->budget);
+    return veil_err_set(err, VEIL_ERR_USAGE,
+                        "dataset %s: this query needs epsilon %s but only %s of %s is left",
+                        l->dataset, need, have, total);
+}
+
+veil_status veil_ledger_check(const char *path, uint64_t epsilon, uint64_t *remaining,
+                              veil_err *err)
+{
+    if (epsilon == 0)
+        return veil_err_set(err, VEIL_ERR_USAGE, "a spend needs an epsilon greater than 0");
+    /* No lock: writers replace the file by a rename, so this reads the
+     * ledger before or after a concurrent spend, never half of one. */
+    veil_ledger l;
+    veil_status st = veil_ledger_load(&l, path, err);
+    if (st == VEIL_OK)
+        st = enough_left(&l, epsilon, err);
+    if (st == VEIL_OK && remaining != NULL)
+        *remaining = l.budget - l.spent;
+    veil_ledger_free(&l);
+    return st;
+}
+
 veil_status veil_ledger_spend(const char *path, const char *query_id, const uint8_t digest[32],
                               uint64_t epsilon, uint64_t *remaining, veil_err *err)
 {
@@ -462,17 +494,9 @@ veil_status veil_ledger_spend(const char *path, const char *query_id, const uint
     st = veil_ledger_load(&l, path, err);
     if (st != VEIL_OK)
         goto done;
-    uint64_t left = l.budget - l.spent;
-    if (epsilon > left) {
-        char need[VEIL_EPS_TEXT_MAX], have[VEIL_EPS_TEXT_MAX], total[VEIL_EPS_TEXT_MAX];
-        veil_eps_format(need, epsilon);
-        veil_eps_format(have, left);
-        veil_eps_format(total, l.budget);
-        st = veil_err_set(err, VEIL_ERR_USAGE,
-                          "dataset %s: this query needs epsilon %s but only %s of %s is left",
-                          l.dataset, need, have, total);
+    st = enough_left(&l, epsilon, err);
+    if (st != VEIL_OK)
         goto done;
-    }
     veil_ledger_spend_entry *grown = realloc(l.spends, (l.nspends + 1) * sizeof *l.spends);
     if (grown == NULL) {
         st = veil_err_set(err, VEIL_ERR_NOMEM, "out of memory");

@@ -220,6 +220,24 @@ grep -q 'dataset tax: this query needs epsilon 0.6 but only 0.4 of 1 is left' q4
 grep -q 'only 0.4 of 1 is left' q4-bureau.log || fail "q4: the analyst was not told why"
 cmp -s tax.ledger tax.ledger.before || fail "q4: the refused query changed tax's ledger"
 ok "q4: the over-budget query is refused with the ledger's message at every party"
+# Only the combiner is short of budget: every party checks before anything
+# runs and spends only when its data is about to leave, so the refusal
+# costs tax and social nothing.
+"$veil" ledger init --dataset tax --budget 1 --out tax.ledger --force >/dev/null
+"$veil" ledger init --dataset social --budget 1 --out social.ledger --force >/dev/null
+cp tax.ledger tax.ledger.before
+cp social.ledger social.ledger.before
+query q4b.json edu-income-4b 1 '["count", "sum"]' 0.6
+LEDGERS=1 run_all q4b.json q4b
+for p in education tax social bureau; do
+    [ "$(cat rc-q4b-$p)" != 0 ] || fail "q4b: $p succeeded although education is over budget"
+done
+grep -q 'dataset education: this query needs epsilon 0.6 but only 0.4 of 1 is left' \
+    q4b-education.log || fail "q4b: the combiner's refusal is not the expected message"
+grep -q 'only 0.4 of 1 is left' q4b-tax.log || fail "q4b: tax was not told why"
+cmp -s tax.ledger tax.ledger.before || fail "q4b: the refused query spent tax's budget"
+cmp -s social.ledger social.ledger.before || fail "q4b: the refused query spent social's budget"
+ok "q4b: the combiner over budget: refused everywhere, tax's and social's ledgers untouched"
 
 echo "== clear errors"
 rc=0

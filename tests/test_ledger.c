@@ -196,6 +196,47 @@ static void test_over_budget_leaves_file_identical(void)
     free(p);
 }
 
+/* veil_ledger_check: what is left, the same refusal as a spend, and the
+ * file never touched. */
+static void test_check_writes_nothing(void)
+{
+    char *p = fresh("check.ledger", VEIL_EPS_UNIT);
+    veil_err err;
+    uint64_t left = 0;
+    CU_ASSERT_EQUAL(veil_ledger_spend(p, "a", digest, 700000, &left, &err), VEIL_OK);
+    size_t len0, len1;
+    char *before = tu_read_file(p, &len0);
+    left = 0;
+    CU_ASSERT_EQUAL(veil_ledger_check(p, 300000, &left, &err), VEIL_OK);
+    CU_ASSERT_EQUAL(left, 300000);
+    CU_ASSERT_EQUAL(veil_ledger_check(p, 300000, NULL, &err), VEIL_OK);
+    left = 12345;
+    ASSERT_ERR_IS(veil_ledger_check(p, 300001, &left, &err), err, VEIL_ERR_USAGE,
+                  "dataset tax: this query needs epsilon 0.300001 but only 0.3 of 1 is left");
+    CU_ASSERT_EQUAL(left, 12345);
+    ASSERT_ERR_IS(veil_ledger_check(p, 0, NULL, &err), err, VEIL_ERR_USAGE,
+                  "a spend needs an epsilon greater than 0");
+    char *after = tu_read_file(p, &len1);
+    CU_ASSERT_EQUAL_FATAL(len0, len1);
+    CU_ASSERT_EQUAL(memcmp(before, after, len0), 0);
+    /* A check reserves nothing: the spend it allowed still succeeds once. */
+    CU_ASSERT_EQUAL(veil_ledger_spend(p, "b", digest, 300000, &left, &err), VEIL_OK);
+    CU_ASSERT_EQUAL(left, 0);
+    ASSERT_ERR_IS(veil_ledger_check(p, 1, NULL, &err), err, VEIL_ERR_USAGE,
+                  "dataset tax: this query needs epsilon 0.000001 but only 0 of 1 is left");
+    /* A missing ledger is an I/O error, and a check creates nothing. */
+    char *missing = tu_path(dir, "none.ledger"), *lock = tu_path(dir, "none.ledger.lock");
+    CU_ASSERT_EQUAL(veil_ledger_check(missing, 1, NULL, &err), VEIL_ERR_IO);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "none.ledger"));
+    CU_ASSERT_EQUAL(access(missing, F_OK), -1);
+    CU_ASSERT_EQUAL(access(lock, F_OK), -1);
+    free(missing);
+    free(lock);
+    free(before);
+    free(after);
+    free(p);
+}
+
 static void test_concurrent_spenders_are_serialized(void)
 {
     char *p = fresh("conc.ledger", 2 * VEIL_EPS_UNIT);
@@ -382,6 +423,8 @@ int main(void)
         {"ledger and lock files are mode 0600", test_file_mode_0600},
         {"spends accumulate exactly", test_spends_accumulate_exactly},
         {"over budget leaves the file byte-identical", test_over_budget_leaves_file_identical},
+        {"check reports what is left, refuses like a spend, writes nothing",
+         test_check_writes_nothing},
         {"concurrent spenders are serialized", test_concurrent_spenders_are_serialized},
         {"parse accepts the documented example", test_parse_accepts_the_documented_example},
         {"parse errors name the field", test_parse_errors_name_the_field},

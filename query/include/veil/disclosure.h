@@ -155,6 +155,13 @@ void veil_ledger_free(veil_ledger *l);
  * spend. */
 veil_status veil_ledger_spend(const char *path, const char *query_id, const uint8_t digest[32],
                               uint64_t epsilon, uint64_t *remaining, veil_err *err) VEIL_WUR;
+/* Checks, without writing, that epsilon (> 0) is still left: the same
+ * VEIL_ERR_USAGE message as veil_ledger_spend when it is not. *remaining
+ * (may be NULL) receives what is left now. A query checks every budget
+ * before anything runs and spends each only when that dataset's data is
+ * about to leave, so a refusal anywhere costs no other dataset budget. */
+veil_status veil_ledger_check(const char *path, uint64_t epsilon, uint64_t *remaining,
+                              veil_err *err) VEIL_WUR;
 
 #ifdef __cplusplus
 }
