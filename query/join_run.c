@@ -465,6 +465,33 @@ veil_status veil_query_run(const veil_query *q, const veil_query_party *p, veil_
     return st;
 }
 
+veil_status veil_query_check_input(const veil_query *q, const char *dept_id, const char *path,
+                                   veil_query_input_info *info, veil_err *err)
+{
+    memset(info, 0, sizeof *info);
+    long dept = q != NULL && dept_id != NULL ? veil_query_find_dept(q, dept_id) : -1;
+    if (dept < 0)
+        return veil_err_set(err, VEIL_ERR_USAGE, "%.64s is not a department of query %s",
+                            dept_id != NULL ? dept_id : "(none)", q != NULL ? q->id : "?");
+    veil_query_party p;
+    memset(&p, 0, sizeof p);
+    p.self_id = dept_id;
+    p.input = path;
+    qctx x;
+    memset(&x, 0, sizeof x);
+    x.q = q;
+    x.p = &p;
+    qrecords r;
+    veil_status st = q_load_records(&x, (size_t)dept, &r, err);
+    if (st != VEIL_OK)
+        return st;
+    info->rows = r.n;
+    info->clipped = r.clipped;
+    info->nlabels = r.nlabels;
+    q_records_free(&r);
+    return VEIL_OK;
+}
+
 /* ---- the CSV result ---- */
 
 static void csv_field(FILE *f, const char *s)

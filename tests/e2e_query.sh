@@ -339,6 +339,37 @@ grep -q 'query edu-income-1 has no threshold key' thr-e6.log ||
     fail "threshold key for a plain query: $(cat thr-e6.log)"
 ok "threshold errors: $(grep -h error: thr-e1.log thr-e2.log thr-e3.log | cut -c1-90 | tr '\n' ';')"
 
+echo "== veil query check: the dry run"
+"$veil" query check --query q1.json >check1.txt || fail "check q1: $(cat check1.txt)"
+grep -q "^  education        combiner, listens on 127.0.0.1:[0-9]*; groups by level; no value columns$" \
+    check1.txt || fail "check q1: no combiner line: $(cat check1.txt)"
+grep -q '^  tax              values income (scale 2)$' check1.txt || fail "check q1: tax's line"
+grep -q '^decryption:  the analyst.s private key$' check1.txt || fail "check q1: decryption line"
+"$veil" query check --query q6.json >check6.txt || fail "check q6"
+grep -q "^decryption:  threshold key $tfp by the holders tax (share 1), education (share 2), bureau (share 3)$" \
+    check6.txt || fail "check q6: $(grep decryption check6.txt)"
+"$veil" query check --query q1.json --party education --input education.csv >check2.txt ||
+    fail "check education: $(cat check2.txt)"
+levels=$(($(wc -l <q1.csv) - 2))
+grep -q "^input:       education.csv: $N rows for education, $levels distinct values of level$" \
+    check2.txt || fail "check education: $(tail -n 1 check2.txt)"
+rc=0
+"$veil" query check --query q1.json --party education --input tax.csv >check3.txt 2>&1 || rc=$?
+[ $rc = 3 ] && grep -q "tax.csv:1: no column 'level' in the header" check3.txt ||
+    fail "check, wrong file: rc $rc: $(cat check3.txt)"
+rc=0
+"$veil" query check --query q1.json --party bureau --input tax.csv >check4.txt 2>&1 || rc=$?
+[ $rc = 2 ] && grep -q 'bureau is not a department of query edu-income-1' check4.txt ||
+    fail "check, analyst as department: rc $rc: $(cat check4.txt)"
+rc=0
+"$veil" query check --query q1.json --party tax >check5.txt 2>&1 || rc=$?
+[ $rc = 2 ] && grep -q -- '--party and --input go together' check5.txt ||
+    fail "check, --party alone: rc $rc: $(cat check5.txt)"
+rc=0
+"$veil" query check --query bad.json >check6.txt 2>&1 || rc=$?
+[ $rc = 3 ] && grep -q 'bad.json:3:54' check6.txt || fail "check, malformed: rc $rc: $(cat check6.txt)"
+ok "query check: summary, threshold holders, records read as the run reads them, errors named"
+
 echo "== a department that disconnects"
 "$veil" gen --department social --rows 40000 --seed 7 --out social-big.csv
 query q5.json edu-income-5 1 '["count", "sum"]'

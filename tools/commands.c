@@ -31,6 +31,7 @@ const veil_cmd *const veil_commands[] = {
     &veil_cmd_party_show,
     &veil_cmd_sum_serve,
     &veil_cmd_sum_submit,
+    &veil_cmd_query_check,
     &veil_cmd_query_run,
     &veil_cmd_audit_init,
     &veil_cmd_audit_show,

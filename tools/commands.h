@@ -36,6 +36,7 @@ extern const veil_cmd veil_cmd_share_combine;
 extern const veil_cmd veil_cmd_party_init;
 extern const veil_cmd veil_cmd_party_show;
 extern const veil_cmd veil_cmd_sum_serve;
+extern const veil_cmd veil_cmd_query_check;
 extern const veil_cmd veil_cmd_query_run;
 extern const veil_cmd veil_cmd_sum_submit;
 extern const veil_cmd veil_cmd_audit_init;

@@ -89,6 +89,20 @@ typedef struct {
     double seconds;
 } veil_query_stats;
 
+/* What a department's input holds, as veil_query_run would read it. */
+typedef struct {
+    uint64_t rows;    /* data rows */
+    uint64_t clipped; /* values clipped to the declared bounds */
+    size_t nlabels;   /* distinct group-by values (the grouping department) */
+} veil_query_input_info;
+
+/* Reads department dept_id's records from path with every check
+ * veil_query_run applies (columns, resident IDs once each, values at their
+ * scale, group labels) and the same messages, without any network or key:
+ * the dry run of `veil query check`. */
+veil_status veil_query_check_input(const veil_query *q, const char *dept_id, const char *path,
+                                   veil_query_input_info *info, veil_err *err) VEIL_WUR;
+
 /* out: the analyst's result (NULL for departments); stats may be NULL. */
 veil_status veil_query_run(const veil_query *q, const veil_query_party *p, veil_query_result **out,
                            veil_query_stats *stats, veil_err *err) VEIL_WUR;
