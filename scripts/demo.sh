@@ -165,6 +165,8 @@ cat >query.json <<JSON
  "timeouts": {"connect": 10, "io": 60, "query": 300}}
 JSON
 run cat query.json
+# The dry run: every check the run makes, and who does what.
+run "$veil" query check --query query.json --party education --input education.csv
 
 step "9. Each party runs its side of the query: private join on resident_id, Paillier-encrypted sums, mutual TLS on 127.0.0.1"
 declare -A qpid
