@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "kat_paillier.h"
+#include "veil/engine.h"
 #include "veil/rand.h"
 
 veil_paillier_priv *tu_fixed_key(int djn)
@@ -131,6 +132,15 @@ int tu_run(const char *cmd, char **out, char **errout)
 int tu_main(const char *suite, int (*init)(void), int (*cleanup)(void), const tu_test *tests)
 {
     veil_crypto_init();
+    /* VEIL_ENGINE=scalar runs a suite with the IFMA engine switched off
+     * (tests/CMakeLists.txt registers some suites both ways). */
+    veil_engine e;
+    if (veil_engine_parse(getenv("VEIL_ENGINE"), &e) != 0) {
+        fprintf(stderr, "VEIL_ENGINE must be auto, ifma or scalar\n");
+        return 2;
+    }
+    veil_engine_select(e);
+    printf("%s: arithmetic engine %s\n", suite, veil_engine_name());
     if (CU_initialize_registry() != CUE_SUCCESS)
         return 2;
     CU_pSuite s = CU_add_suite(suite, init, cleanup);

@@ -1,0 +1,598 @@
+/* The AVX512-IFMA multi-buffer Montgomery engine (see mb52.h).
+ *
+ * Layout and algorithm, in short: digit d of the eight lanes is one
+ * __m512i; a multiplication is the operand-scanning almost-Montgomery loop
+ *
+ *     for i < N:  t += a * b[i];  y = t[0] * k0 mod 2^52;  t += y * m;
+ *                 t >>= 52 (one digit)
+ *
+ * with the shift folded into the stores (t'[j-1] = t[j] + lo(a[j] b[i]) +
+ * hi(a[j-1] b[i]) + lo(m[j] y) + hi(m[j-1] y)), the carry of t[0] added to
+ * the next row and all other carries left in the 64-bit accumulators until
+ * one normalizing pass at the end. The y-dependent products come last in
+ * each accumulator chain so that the row-to-row dependency (t[0] -> y ->
+ * t[0]) is short; everything else overlaps. The code is specialised per
+ * digit count (always-inlined body, constant N) so the loops have constant
+ * trip counts. */
+#include "mb52.h"
+
+#include <sodium.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "veil/engine.h"
+
+#define MASK52 ((uint64_t)0xfffffffffffffULL)
+
+static atomic_int g_engine = VEIL_ENGINE_AUTO;
+
+void veil_engine_select(veil_engine e)
+{
+    atomic_store(&g_engine, (int)e);
+}
+
+veil_engine veil_engine_selected(void)
+{
+    return (veil_engine)atomic_load(&g_engine);
+}
+
+int veil_engine_parse(const char *s, veil_engine *out)
+{
+    if (s == NULL || s[0] == '\0' || strcmp(s, "auto") == 0 || strcmp(s, "ifma") == 0) {
+        *out = VEIL_ENGINE_AUTO;
+        return 0;
+    }
+    if (strcmp(s, "scalar") == 0) {
+        *out = VEIL_ENGINE_SCALAR;
+        return 0;
+    }
+    return -1;
+}
+
+int veil_engine_ifma_supported(void)
+{
+    return veil_mb_cpu_ok();
+}
+
+const char *veil_engine_name(void)
+{
+    return veil_mb_active() ? "ifma" : "scalar";
+}
+
+int veil_mb_active(void)
+{
+    return atomic_load(&g_engine) == VEIL_ENGINE_AUTO && veil_mb_cpu_ok();
+}
+
+/* ---- contexts and lane conversion (plain C) ---- */
+
+static int digits_supported(size_t N)
+{
+    return N == 40 || N == 60 || N == 79 || N == 119 || N == 158;
+}
+
+int veil_mb_ctx_init(veil_mb_ctx *ctx, const mpz_t m)
+{
+    memset(ctx, 0, sizeof *ctx);
+    if (mpz_sgn(m) <= 0 || mpz_even_p(m))
+        return -1;
+    size_t bits = mpz_sizeinbase(m, 2);
+    /* 4m < R: two bits of headroom. */
+    size_t N = (bits + 2 + 51) / 52;
+    if (!digits_supported(N))
+        return -1;
+    ctx->N = N;
+    ctx->L = mpz_size(m);
+    ctx->m = calloc(N, sizeof(uint64_t));
+    ctx->r2 = veil_mb_alloc(ctx, 3);
+    if (ctx->m == NULL || ctx->r2 == NULL) {
+        veil_mb_ctx_clear(ctx);
+        return -1;
+    }
+    ctx->one = ctx->r2 + N * VEIL_MB_LANES;
+    ctx->unit = ctx->one + N * VEIL_MB_LANES;
+
+    mpz_t t;
+    mpz_init(t);
+    for (size_t d = 0; d < N; d++) {
+        mpz_tdiv_q_2exp(t, m, 52 * d);
+        ctx->m[d] = (uint64_t)mpz_getlimbn(t, 0) & MASK52;
+    }
+    /* Newton iteration for m0^-1 mod 2^64 (each step doubles the bits). */
+    uint64_t m0 = (uint64_t)mpz_getlimbn(m, 0), inv = 1;
+    for (int i = 0; i < 7; i++)
+        inv *= 2 - m0 * inv;
+    ctx->k0 = (0 - inv) & MASK52;
+
+    const mpz_t *lanes[VEIL_MB_LANES];
+    mpz_set_ui(t, 0);
+    mpz_setbit(t, 52 * N);
+    mpz_mod(t, t, m);
+    for (int l = 0; l < VEIL_MB_LANES; l++)
+        lanes[l] = (const mpz_t *)&t;
+    veil_mb_load(ctx->one, lanes, ctx);
+    mpz_mul(t, t, t);
+    mpz_mod(t, t, m);
+    veil_mb_load(ctx->r2, lanes, ctx);
+    mpz_set_ui(t, 1);
+    veil_mb_load(ctx->unit, lanes, ctx);
+    mpz_clear(t);
+    return 0;
+}
+
+void veil_mb_ctx_clear(veil_mb_ctx *ctx)
+{
+    /* p^2 and q^2 are secrets. */
+    if (ctx->m != NULL)
+        sodium_memzero(ctx->m, ctx->N * sizeof(uint64_t));
+    free(ctx->m);
+    if (ctx->r2 != NULL)
+        veil_mb_free(ctx, ctx->r2, 3);
+    memset(ctx, 0, sizeof *ctx);
+}
+
+uint64_t *veil_mb_alloc(const veil_mb_ctx *ctx, size_t count)
+{
+    size_t bytes = ctx->N * VEIL_MB_LANES * sizeof(uint64_t) * count;
+    uint64_t *p = aligned_alloc(64, bytes);
+    if (p != NULL)
+        memset(p, 0, bytes);
+    return p;
+}
+
+void veil_mb_free(const veil_mb_ctx *ctx, uint64_t *p, size_t count)
+{
+    if (p == NULL)
+        return;
+    sodium_memzero(p, ctx->N * VEIL_MB_LANES * sizeof(uint64_t) * count);
+    free(p);
+}
+
+/* Digit d of the L-limb number x: bits [52 d, 52 d + 52). Positions are
+ * public; no branch depends on the limbs. */
+static uint64_t limbs_digit(const mp_limb_t *x, size_t L, size_t d)
+{
+    size_t pos = 52 * d, l = pos / 64;
+    unsigned off = (unsigned)(pos % 64);
+    if (l >= L)
+        return 0;
+    uint64_t v = (uint64_t)x[l] >> off;
+    if (off > 12 && l + 1 < L)
+        v |= (uint64_t)x[l + 1] << (64 - off);
+    return v & MASK52;
+}
+
+void veil_mb_load_limbs(uint64_t *r, const mp_limb_t *const x[VEIL_MB_LANES],
+                        const veil_mb_ctx *ctx)
+{
+    for (size_t l = 0; l < VEIL_MB_LANES; l++)
+        for (size_t d = 0; d < ctx->N; d++)
+            r[d * VEIL_MB_LANES + l] = x[l] != NULL ? limbs_digit(x[l], ctx->L, d) : 0;
+}
+
+void veil_mb_load(uint64_t *r, const mpz_t *const x[VEIL_MB_LANES], const veil_mb_ctx *ctx)
+{
+    const size_t L = ctx->L;
+    mp_limb_t buf[2 * VEIL_MB_MAX_DIGITS]; /* >= L limbs */
+    for (size_t l = 0; l < VEIL_MB_LANES; l++) {
+        memset(buf, 0, L * sizeof(mp_limb_t));
+        if (x[l] != NULL) {
+            size_t n = mpz_size(*x[l]);
+            if (n > L)
+                n = L;
+            if (n > 0)
+                memcpy(buf, mpz_limbs_read(*x[l]), n * sizeof(mp_limb_t));
+        }
+        for (size_t d = 0; d < ctx->N; d++)
+            r[d * VEIL_MB_LANES + l] = limbs_digit(buf, L, d);
+    }
+    sodium_memzero(buf, L * sizeof(mp_limb_t));
+}
+
+void veil_mb_store(mpz_t *const out[VEIL_MB_LANES], const uint64_t *a, const veil_mb_ctx *ctx)
+{
+    const size_t L = ctx->L;
+    mp_limb_t buf[2 * VEIL_MB_MAX_DIGITS];
+    for (size_t l = 0; l < VEIL_MB_LANES; l++) {
+        if (out[l] == NULL)
+            continue;
+        memset(buf, 0, (L + 1) * sizeof(mp_limb_t));
+        for (size_t d = 0; d < ctx->N; d++) {
+            uint64_t v = a[d * VEIL_MB_LANES + l];
+            size_t pos = 52 * d, k = pos / 64;
+            unsigned off = (unsigned)(pos % 64);
+            /* 52 N <= 64 (L + 1) for every supported size, so L + 1 limbs
+             * hold any N-digit value (an almost-reduced one included). */
+            if (k <= L)
+                buf[k] |= (mp_limb_t)(v << off);
+            if (off > 12 && k + 1 <= L)
+                buf[k + 1] |= (mp_limb_t)(v >> (64 - off));
+        }
+        mpz_import(*out[l], L + 1, -1, sizeof(mp_limb_t), 0, 0, buf);
+    }
+    sodium_memzero(buf, (L + 1) * sizeof(mp_limb_t));
+}
+
+/* Bits [pos, pos + w) of the little-endian byte string e, bits at or past
+ * ebits read as 0 (positions are public). */
+static unsigned exp_window(const uint8_t *e, size_t elen, size_t ebits, size_t pos, unsigned w)
+{
+    unsigned v = 0;
+    for (unsigned k = 0; k < w; k++) {
+        size_t bit = pos + k;
+        unsigned b = (bit < ebits && bit / 8 < elen) ? (e[bit / 8] >> (bit % 8)) & 1u : 0u;
+        v |= b << k;
+    }
+    return v;
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && \
+    !defined(VEIL_NO_IFMA)
+#define VEIL_MB_BUILD 1
+#include <immintrin.h>
+
+#define IFMA        __attribute__((target("avx512f,avx512ifma")))
+#define IFMA_INLINE static inline __attribute__((always_inline, target("avx512f,avx512ifma")))
+#define LD(p)       _mm512_loadu_si512((const void *)(p))
+#define ST(p, v)    _mm512_storeu_si512((void *)(p), (v))
+#define BC(x)       _mm512_set1_epi64((long long)(x))
+#define LO(acc, x, y) _mm512_madd52lo_epu64((acc), (x), (y))
+#define HI(acc, x, y) _mm512_madd52hi_epu64((acc), (x), (y))
+
+int veil_mb_cpu_ok(void)
+{
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512ifma");
+}
+
+/* One row (multiplier digit bi) of the loop at the top of the file, on t. */
+IFMA_INLINE void amm_row(__m512i *t, const uint64_t *a, const __m512i bi, const uint64_t *m,
+                         const __m512i K0, const size_t N)
+{
+    const __m512i zero = _mm512_setzero_si512();
+    __m512i pa = LD(a), pm = BC(m[0]);
+    __m512i t0 = LO(t[0], pa, bi);
+    const __m512i y = LO(zero, t0, K0);
+    t0 = LO(t0, pm, y);
+    const __m512i carry = _mm512_srli_epi64(t0, 52);
+    for (size_t j = 1; j < N; j++) {
+        const __m512i aj = LD(a + 8 * j), mj = BC(m[j]);
+        __m512i x = LO(t[j], aj, bi);
+        x = HI(x, pa, bi);
+        x = LO(x, mj, y);
+        x = HI(x, pm, y);
+        t[j - 1] = x;
+        pa = aj;
+        pm = mj;
+    }
+    t[0] = _mm512_add_epi64(t[0], carry);
+    t[N - 1] = HI(HI(zero, pa, bi), pm, y);
+}
+
+/* Two rows (bi, then bk) in one pass over t: eight products per load and
+ * store of an accumulator instead of four. Row k's y needs only the new
+ * t[0] of row i, which is computed first. */
+IFMA_INLINE void amm_row2(__m512i *t, const uint64_t *a, const __m512i bi, const __m512i bk,
+                          const uint64_t *m, const __m512i K0, const size_t N)
+{
+    const __m512i zero = _mm512_setzero_si512();
+    const __m512i a0 = LD(a), a1 = LD(a + 8), m0 = BC(m[0]), m1 = BC(m[1]);
+    __m512i t0 = LO(t[0], a0, bi);
+    const __m512i yi = LO(zero, t0, K0);
+    t0 = LO(t0, m0, yi);
+    __m512i u = _mm512_add_epi64(t[1], _mm512_srli_epi64(t0, 52));
+    u = LO(u, a1, bi);
+    u = HI(u, a0, bi);
+    u = LO(u, m1, yi);
+    u = HI(u, m0, yi);
+    u = LO(u, a0, bk);
+    const __m512i yk = LO(zero, u, K0);
+    u = LO(u, m0, yk);
+    const __m512i carry = _mm512_srli_epi64(u, 52);
+    __m512i pa2 = a0, pa1 = a1, pm2 = m0, pm1 = m1;
+    for (size_t j = 2; j < N; j++) {
+        const __m512i aj = LD(a + 8 * j), mj = BC(m[j]);
+        /* Two chains of four: shorter dependency chains keep more of
+         * them in flight than one chain of eight. */
+        __m512i x = LO(t[j], aj, bi), z = LO(zero, mj, yi);
+        x = HI(x, pa1, bi);
+        z = HI(z, pm1, yi);
+        x = LO(x, pa1, bk);
+        z = LO(z, pm1, yk);
+        x = HI(x, pa2, bk);
+        z = HI(z, pm2, yk);
+        t[j - 2] = _mm512_add_epi64(x, z);
+        pa2 = pa1;
+        pa1 = aj;
+        pm2 = pm1;
+        pm1 = mj;
+    }
+    t[0] = _mm512_add_epi64(t[0], carry);
+    __m512i x = HI(zero, pa1, bi);
+    x = LO(x, pa1, bk);
+    x = HI(x, pa2, bk);
+    x = HI(x, pm1, yi);
+    x = LO(x, pm1, yk);
+    x = HI(x, pm2, yk);
+    t[N - 2] = x;
+    t[N - 1] = HI(HI(zero, pa1, bk), pm1, yk);
+}
+
+/* r = a b R^-1 mod m (almost: < 2m), N digits; see the top of the file. */
+IFMA_INLINE void amm_core(uint64_t *r, const uint64_t *a, const uint64_t *b, const uint64_t *m,
+                          uint64_t k0, const size_t N)
+{
+    __m512i t[VEIL_MB_MAX_DIGITS];
+    const __m512i zero = _mm512_setzero_si512();
+    const __m512i K0 = BC(k0), M52 = BC(MASK52);
+    for (size_t j = 0; j < N; j++)
+        t[j] = zero;
+    size_t i = 0;
+    for (; i + 2 <= N; i += 2)
+        amm_row2(t, a, LD(b + 8 * i), LD(b + 8 * (i + 1)), m, K0, N);
+    if (i < N)
+        amm_row(t, a, LD(b + 8 * i), m, K0, N);
+    __m512i c = zero;
+    for (size_t j = 0; j < N; j++) {
+        const __m512i x = _mm512_add_epi64(t[j], c);
+        ST(r + 8 * j, _mm512_and_si512(x, M52));
+        c = _mm512_srli_epi64(x, 52);
+    }
+    /* Accumulators held partial sums of a and b. */
+    for (size_t j = 0; j < N; j++)
+        t[j] = zero;
+    __asm__ __volatile__("" : : "r"(t) : "memory");
+}
+
+#define DISPATCH_N(call)                                                                           \
+    switch (ctx->N) {                                                                              \
+    case 40: call(40); break;                                                                      \
+    case 60: call(60); break;                                                                      \
+    case 79: call(79); break;                                                                      \
+    case 119: call(119); break;                                                                    \
+    default: call(158); break;                                                                     \
+    }
+
+IFMA void veil_mb_mul(uint64_t *r, const uint64_t *a, const uint64_t *b, const veil_mb_ctx *ctx)
+{
+#define MUL_N(n) amm_core(r, a, b, ctx->m, ctx->k0, n)
+    DISPATCH_N(MUL_N)
+#undef MUL_N
+}
+
+IFMA void veil_mb_sqr(uint64_t *r, const uint64_t *a, const veil_mb_ctx *ctx)
+{
+    veil_mb_mul(r, a, a, ctx);
+}
+
+IFMA void veil_mb_reduce(uint64_t *r, const veil_mb_ctx *ctx)
+{
+    const size_t N = ctx->N;
+    __m512i d[VEIL_MB_MAX_DIGITS];
+    const __m512i M52 = BC(MASK52), zero = _mm512_setzero_si512();
+    __m512i borrow = zero;
+    for (size_t j = 0; j < N; j++) {
+        __m512i x = _mm512_sub_epi64(_mm512_sub_epi64(LD(r + 8 * j), BC(ctx->m[j])), borrow);
+        borrow = _mm512_srli_epi64(x, 63);
+        d[j] = _mm512_and_si512(x, M52);
+    }
+    /* A borrow out of the top digit means r < m: keep r. */
+    const __mmask8 keep = _mm512_cmpneq_epi64_mask(borrow, zero);
+    for (size_t j = 0; j < N; j++)
+        ST(r + 8 * j, _mm512_mask_blend_epi64(keep, d[j], LD(r + 8 * j)));
+    sodium_memzero(d, N * sizeof d[0]);
+}
+
+IFMA void veil_mb_mulmod(uint64_t *r, const uint64_t *a, const uint64_t *b, const veil_mb_ctx *ctx)
+{
+    veil_mb_mul(r, a, b, ctx);        /* a b R^-1 */
+    veil_mb_mul(r, r, ctx->r2, ctx);  /* a b */
+    veil_mb_reduce(r, ctx);
+}
+
+/* sel = table[idx[lane]] per lane, reading all `entries` entries of n
+ * digits each (entry j at table + j * n * 8). */
+IFMA_INLINE void select_entry(uint64_t *sel, const uint64_t *table, size_t entries, size_t n,
+                              const __m512i idx)
+{
+    __mmask8 mk[64];
+    for (size_t j = 0; j < entries; j++)
+        mk[j] = _mm512_cmpeq_epi64_mask(idx, BC(j));
+    size_t k = 0;
+    for (; k + 8 <= n; k += 8) {
+        __m512i s[8];
+        for (int u = 0; u < 8; u++)
+            s[u] = _mm512_setzero_si512();
+        for (size_t j = 0; j < entries; j++) {
+            const uint64_t *ent = table + (j * n + k) * 8;
+            for (int u = 0; u < 8; u++)
+                s[u] = _mm512_mask_blend_epi64(mk[j], s[u], LD(ent + 8 * u));
+        }
+        for (int u = 0; u < 8; u++)
+            ST(sel + (k + u) * 8, s[u]);
+    }
+    for (; k < n; k++) {
+        __m512i s = _mm512_setzero_si512();
+        for (size_t j = 0; j < entries; j++)
+            s = _mm512_mask_blend_epi64(mk[j], s, LD(table + (j * n + k) * 8));
+        ST(sel + k * 8, s);
+    }
+}
+
+/* The window digits of the eight exponents at bit position pos. */
+static void lane_windows(uint64_t idx[VEIL_MB_LANES], const uint8_t *const e[VEIL_MB_LANES],
+                         size_t elen, size_t ebits, size_t pos, unsigned w)
+{
+    for (int l = 0; l < VEIL_MB_LANES; l++)
+        idx[l] = exp_window(e[l], elen, ebits, pos, w);
+}
+
+IFMA int veil_mb_powm(uint64_t *r, const uint64_t *base, const uint8_t *const e[VEIL_MB_LANES],
+                      size_t elen, size_t ebits, const veil_mb_ctx *ctx)
+{
+    const unsigned w = VEIL_MB_POWM_WINDOW;
+    const size_t entries = (size_t)1 << w, N = ctx->N, stride = N * VEIL_MB_LANES;
+    uint64_t *table = veil_mb_alloc(ctx, entries + 1);
+    if (table == NULL)
+        return -1;
+    uint64_t *acc = table + entries * stride;
+    uint64_t idx[VEIL_MB_LANES];
+
+    /* table[j] = base^j R mod m (almost reduced). */
+    memcpy(table, ctx->one, stride * sizeof(uint64_t));
+    veil_mb_mul(table + stride, base, ctx->r2, ctx);
+    for (size_t j = 2; j < entries; j++)
+        veil_mb_mul(table + j * stride, table + (j - 1) * stride, table + stride, ctx);
+
+    size_t nwin = (ebits + w - 1) / w;
+    lane_windows(idx, e, elen, ebits, (nwin - 1) * w, w);
+    select_entry(acc, table, entries, N, LD(idx));
+    for (size_t i = nwin - 1; i-- > 0;) {
+        for (unsigned s = 0; s < w; s++)
+            veil_mb_sqr(acc, acc, ctx);
+        lane_windows(idx, e, elen, ebits, i * w, w);
+        select_entry(r, table, entries, N, LD(idx));
+        veil_mb_mul(acc, acc, r, ctx);
+    }
+    veil_mb_mul(r, acc, ctx->unit, ctx); /* out of Montgomery form */
+    veil_mb_reduce(r, ctx);
+    sodium_memzero(idx, sizeof idx);
+    veil_mb_free(ctx, table, entries + 1);
+    return 0;
+}
+
+/* sel (L limbs per lane, digit-major [L][8]) = the entry idx[lane] of a row
+ * of 2^w entries of L 64-bit limbs, then converted into N digits. */
+IFMA_INLINE void select_limbs(uint64_t *out, uint64_t *sel, const mp_limb_t *row, size_t entries,
+                              size_t L, size_t N, const __m512i idx)
+{
+    __mmask8 mk[64];
+    for (size_t j = 0; j < entries; j++)
+        mk[j] = _mm512_cmpeq_epi64_mask(idx, BC(j));
+    size_t k = 0;
+    for (; k + 8 <= L; k += 8) {
+        __m512i s[8];
+        for (int u = 0; u < 8; u++)
+            s[u] = _mm512_setzero_si512();
+        for (size_t j = 0; j < entries; j++) {
+            const mp_limb_t *ent = row + j * L + k;
+            for (int u = 0; u < 8; u++)
+                s[u] = _mm512_mask_blend_epi64(mk[j], s[u], BC(ent[u]));
+        }
+        for (int u = 0; u < 8; u++)
+            ST(sel + (k + u) * 8, s[u]);
+    }
+    for (; k < L; k++) {
+        __m512i s = _mm512_setzero_si512();
+        for (size_t j = 0; j < entries; j++)
+            s = _mm512_mask_blend_epi64(mk[j], s, BC(row[j * L + k]));
+        ST(sel + k * 8, s);
+    }
+    /* 64-bit limbs to 52-bit digits, all lanes at once (public shifts). */
+    const __m512i M52 = BC(MASK52), zero = _mm512_setzero_si512();
+    for (size_t d = 0; d < N; d++) {
+        size_t pos = 52 * d, l = pos / 64;
+        uint64_t off = pos % 64;
+        __m512i v = zero;
+        if (l < L) {
+            v = _mm512_srlv_epi64(LD(sel + l * 8), BC(off));
+            if (off > 12 && l + 1 < L)
+                v = _mm512_or_si512(v, _mm512_sllv_epi64(LD(sel + (l + 1) * 8), BC(64 - off)));
+        }
+        ST(out + d * 8, _mm512_and_si512(v, M52));
+    }
+}
+
+IFMA int veil_mb_fixed_base(uint64_t *r, const mp_limb_t *table, unsigned w, size_t nwin,
+                            const uint8_t *const e[VEIL_MB_LANES], size_t elen,
+                            const veil_mb_ctx *ctx)
+{
+    const size_t N = ctx->N, L = ctx->L, entries = (size_t)1 << w;
+    if (w > 6 || 52 * N < 64 * L)
+        return -1;
+    uint64_t *mem = veil_mb_alloc(ctx, 2);
+    uint64_t *sel64 = aligned_alloc(64, L * VEIL_MB_LANES * sizeof(uint64_t));
+    if (mem == NULL || sel64 == NULL) {
+        veil_mb_free(ctx, mem, 2);
+        free(sel64);
+        return -1;
+    }
+    uint64_t *acc = mem, *sel = mem + N * VEIL_MB_LANES;
+    uint64_t idx[VEIL_MB_LANES];
+
+    /* Each product with an entry (Montgomery form for 2^(64 L)) multiplies
+     * by g^(...) 2^(64 L - 52 N); starting from 2^((52 N - 64 L) nwin)
+     * mod m cancels all of it, so acc ends as the plain power. */
+    mpz_t c0, mod;
+    mpz_inits(c0, mod, NULL);
+    mpz_import(mod, N, -1, sizeof(uint64_t), 0, 12, ctx->m); /* 52-bit words */
+    mpz_setbit(c0, (52 * N - 64 * L) * nwin);
+    mpz_mod(c0, c0, mod);
+    const mpz_t *lanes[VEIL_MB_LANES];
+    for (int l = 0; l < VEIL_MB_LANES; l++)
+        lanes[l] = (const mpz_t *)&c0;
+    veil_mb_load(acc, lanes, ctx);
+    mpz_clears(c0, mod, NULL);
+
+    const size_t ebits = nwin * w;
+    for (size_t i = 0; i < nwin; i++) {
+        lane_windows(idx, e, elen, ebits, i * w, w);
+        select_limbs(sel, sel64, table + i * entries * L, entries, L, N, LD(idx));
+        veil_mb_mul(acc, acc, sel, ctx);
+    }
+    veil_mb_reduce(acc, ctx);
+    memcpy(r, acc, N * VEIL_MB_LANES * sizeof(uint64_t));
+    sodium_memzero(idx, sizeof idx);
+    sodium_memzero(sel64, L * VEIL_MB_LANES * sizeof(uint64_t));
+    free(sel64);
+    veil_mb_free(ctx, mem, 2);
+    return 0;
+}
+
+#else /* no x86: the engine is compiled out */
+
+int veil_mb_cpu_ok(void)
+{
+    return 0;
+}
+
+void veil_mb_mul(uint64_t *r, const uint64_t *a, const uint64_t *b, const veil_mb_ctx *ctx)
+{
+    (void)r, (void)a, (void)b, (void)ctx;
+    abort();
+}
+
+void veil_mb_sqr(uint64_t *r, const uint64_t *a, const veil_mb_ctx *ctx)
+{
+    (void)r, (void)a, (void)ctx;
+    abort();
+}
+
+void veil_mb_reduce(uint64_t *r, const veil_mb_ctx *ctx)
+{
+    (void)r, (void)ctx;
+    abort();
+}
+
+void veil_mb_mulmod(uint64_t *r, const uint64_t *a, const uint64_t *b, const veil_mb_ctx *ctx)
+{
+    (void)r, (void)a, (void)b, (void)ctx;
+    abort();
+}
+
+int veil_mb_powm(uint64_t *r, const uint64_t *base, const uint8_t *const e[VEIL_MB_LANES],
+                 size_t elen, size_t ebits, const veil_mb_ctx *ctx)
+{
+    (void)r, (void)base, (void)e, (void)elen, (void)ebits, (void)ctx;
+    (void)exp_window;
+    return -1;
+}
+
+int veil_mb_fixed_base(uint64_t *r, const mp_limb_t *table, unsigned w, size_t nwin,
+                       const uint8_t *const e[VEIL_MB_LANES], size_t elen, const veil_mb_ctx *ctx)
+{
+    (void)r, (void)table, (void)w, (void)nwin, (void)e, (void)elen, (void)ctx;
+    return -1;
+}
+
+#endif

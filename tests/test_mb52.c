@@ -1,0 +1,399 @@
+/* Tests for the AVX512-IFMA multi-buffer engine (crypto/mb52.h): every
+ * lane of a multiplication, a windowed exponentiation and a fixed-base
+ * exponentiation equals GMP (mpz_mul + mpz_mod, mpz_powm) on random inputs
+ * and on the edge values 0, 1, m - 1, m - 2 and just below m, for every
+ * supported modulus size. On a CPU without AVX512-IFMA each test passes
+ * with a message saying it was skipped. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mb52.h"
+#include "testutil.h"
+#include "veil/rand.h"
+
+/* Modulus sizes: p^2 and n^2 at 2048, 3072 and 4096-bit keys, and a p^2
+ * one bit shorter (p^2 of a 1024-bit p may have 2047 bits). */
+static const unsigned g_sizes[] = {2047, 2048, 3072, 4096, 6144, 8192};
+#define NSIZES (sizeof g_sizes / sizeof g_sizes[0])
+
+static int skip(const char *what)
+{
+    if (veil_mb_cpu_ok())
+        return 0;
+    printf("\n  skipped (%s): this CPU has no AVX512-IFMA\n", what);
+    return 1;
+}
+
+/* A random odd modulus of exactly `bits` bits. */
+static void random_modulus(mpz_t m, unsigned bits)
+{
+    veil_rand_mpz_bits(m, bits);
+    mpz_setbit(m, bits - 1);
+    mpz_setbit(m, 0);
+}
+
+/* Value number k of a test column: edge values first, then random. */
+static void test_value(mpz_t v, const mpz_t m, unsigned k)
+{
+    switch (k) {
+    case 0: mpz_set_ui(v, 0); break;
+    case 1: mpz_set_ui(v, 1); break;
+    case 2: mpz_sub_ui(v, m, 1); break;
+    case 3: mpz_sub_ui(v, m, 2); break;
+    case 4: /* just below m: m minus a small random amount */
+        mpz_sub_ui(v, m, 1u + (unsigned)(mpz_getlimbn(m, 1) & 0xffff));
+        break;
+    case 5: /* all ones below the top bit of m */
+        mpz_set_ui(v, 0);
+        mpz_setbit(v, mpz_sizeinbase(m, 2) - 1);
+        mpz_sub_ui(v, v, 1);
+        break;
+    default: veil_rand_mpz_below(v, m);
+    }
+}
+
+typedef struct {
+    mpz_t v[VEIL_MB_LANES];
+    const mpz_t *p[VEIL_MB_LANES];
+    mpz_t *q[VEIL_MB_LANES];
+} lanes;
+
+static void lanes_init(lanes *x)
+{
+    for (int l = 0; l < VEIL_MB_LANES; l++) {
+        mpz_init(x->v[l]);
+        x->p[l] = (const mpz_t *)&x->v[l];
+        x->q[l] = &x->v[l];
+    }
+}
+
+static void lanes_clear(lanes *x)
+{
+    for (int l = 0; l < VEIL_MB_LANES; l++)
+        mpz_clear(x->v[l]);
+}
+
+static void test_ctx_refuses_bad_moduli(void)
+{
+    veil_mb_ctx ctx;
+    mpz_t m;
+    mpz_init(m);
+    random_modulus(m, 2048);
+    mpz_clrbit(m, 0);
+    CU_ASSERT_EQUAL(veil_mb_ctx_init(&ctx, m), -1); /* even */
+    random_modulus(m, 1000);
+    CU_ASSERT_EQUAL(veil_mb_ctx_init(&ctx, m), -1); /* unsupported size */
+    random_modulus(m, 2048);
+    CU_ASSERT_EQUAL_FATAL(veil_mb_ctx_init(&ctx, m), 0);
+    CU_ASSERT_EQUAL(ctx.N, 40);
+    CU_ASSERT_EQUAL(ctx.L, 32);
+    veil_mb_ctx_clear(&ctx);
+    mpz_clear(m);
+}
+
+/* Conversion into the radix and back is the identity. */
+static void test_load_store_round_trip(void)
+{
+    for (size_t s = 0; s < NSIZES; s++) {
+        veil_mb_ctx ctx;
+        mpz_t m;
+        lanes x, y;
+        mpz_init(m);
+        lanes_init(&x);
+        lanes_init(&y);
+        random_modulus(m, g_sizes[s]);
+        CU_ASSERT_EQUAL_FATAL(veil_mb_ctx_init(&ctx, m), 0);
+        uint64_t *a = veil_mb_alloc(&ctx, 1);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+        for (unsigned k = 0; k < VEIL_MB_LANES; k++)
+            test_value(x.v[k], m, k);
+        veil_mb_load(a, x.p, &ctx);
+        veil_mb_store(y.q, a, &ctx);
+        for (int l = 0; l < VEIL_MB_LANES; l++)
+            CU_ASSERT(mpz_cmp(x.v[l], y.v[l]) == 0);
+        veil_mb_free(&ctx, a, 1);
+        veil_mb_ctx_clear(&ctx);
+        lanes_clear(&x);
+        lanes_clear(&y);
+        mpz_clear(m);
+    }
+}
+
+/* veil_mb_mulmod and the raw almost-Montgomery product against GMP. */
+static void test_mul_matches_gmp(void)
+{
+    if (skip("mul"))
+        return;
+    for (size_t s = 0; s < NSIZES; s++) {
+        veil_mb_ctx ctx;
+        mpz_t m, want, rinv, rr;
+        lanes x, y, z;
+        mpz_inits(m, want, rinv, rr, NULL);
+        lanes_init(&x);
+        lanes_init(&y);
+        lanes_init(&z);
+        random_modulus(m, g_sizes[s]);
+        CU_ASSERT_EQUAL_FATAL(veil_mb_ctx_init(&ctx, m), 0);
+        mpz_set_ui(rr, 0);
+        mpz_setbit(rr, 52 * ctx.N);
+        CU_ASSERT_FATAL(mpz_invert(rinv, rr, m) != 0);
+        uint64_t *a = veil_mb_alloc(&ctx, 3);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+        uint64_t *b = a + ctx.N * 8, *r = b + ctx.N * 8;
+        int bad = 0;
+        for (unsigned round = 0; round < 6; round++) {
+            /* Round 0 pairs every edge value with every other lane's. */
+            for (unsigned k = 0; k < VEIL_MB_LANES; k++) {
+                test_value(x.v[k], m, round == 0 ? k : k + 6 * (round & 1));
+                test_value(y.v[k], m, round == 0 ? (k + 3) % 8 : 6 + k);
+            }
+            veil_mb_load(a, x.p, &ctx);
+            veil_mb_load(b, y.p, &ctx);
+            veil_mb_mulmod(r, a, b, &ctx);
+            veil_mb_store(z.q, r, &ctx);
+            for (int l = 0; l < VEIL_MB_LANES; l++) {
+                mpz_mul(want, x.v[l], y.v[l]);
+                mpz_mod(want, want, m);
+                bad += mpz_cmp(want, z.v[l]) != 0;
+            }
+            /* Raw AMM: r < 2m and r = a b R^-1 mod m; also in place. */
+            veil_mb_mul(a, a, b, &ctx);
+            veil_mb_store(z.q, a, &ctx);
+            for (int l = 0; l < VEIL_MB_LANES; l++) {
+                mpz_mul(want, x.v[l], y.v[l]);
+                mpz_mul(want, want, rinv);
+                mpz_mod(want, want, m);
+                mpz_mul_2exp(rr, m, 1);
+                bad += mpz_cmp(z.v[l], rr) >= 0;
+                mpz_mod(rr, z.v[l], m);
+                bad += mpz_cmp(want, rr) != 0;
+            }
+        }
+        if (bad)
+            fprintf(stderr, "\n  %u-bit modulus: %d lanes differ from GMP\n", g_sizes[s], bad);
+        CU_ASSERT_EQUAL(bad, 0);
+        veil_mb_free(&ctx, a, 3);
+        veil_mb_ctx_clear(&ctx);
+        lanes_clear(&x);
+        lanes_clear(&y);
+        lanes_clear(&z);
+        mpz_clears(m, want, rinv, rr, NULL);
+    }
+}
+
+/* Chains of almost-reduced products (inputs up to 2m - 1) stay correct. */
+static void test_mul_chain_stays_correct(void)
+{
+    if (skip("mul chain"))
+        return;
+    for (size_t s = 0; s < NSIZES; s++) {
+        veil_mb_ctx ctx;
+        mpz_t m, want;
+        lanes x, z;
+        mpz_inits(m, want, NULL);
+        lanes_init(&x);
+        lanes_init(&z);
+        random_modulus(m, g_sizes[s]);
+        CU_ASSERT_EQUAL_FATAL(veil_mb_ctx_init(&ctx, m), 0);
+        uint64_t *a = veil_mb_alloc(&ctx, 2);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+        uint64_t *acc = a + ctx.N * 8;
+        for (unsigned k = 0; k < VEIL_MB_LANES; k++)
+            test_value(x.v[k], m, k == 0 ? 2 : 6 + k);
+        veil_mb_load(a, x.p, &ctx);
+        veil_mb_mul(acc, a, ctx.r2, &ctx); /* Montgomery form */
+        for (int i = 0; i < 50; i++)
+            veil_mb_sqr(acc, acc, &ctx);
+        veil_mb_mul(acc, acc, ctx.unit, &ctx);
+        veil_mb_reduce(acc, &ctx);
+        veil_mb_store(z.q, acc, &ctx);
+        mpz_t e;
+        mpz_init(e);
+        mpz_setbit(e, 50);
+        for (int l = 0; l < VEIL_MB_LANES; l++) {
+            mpz_powm(want, x.v[l], e, m);
+            CU_ASSERT(mpz_cmp(want, z.v[l]) == 0);
+        }
+        mpz_clear(e);
+        veil_mb_free(&ctx, a, 2);
+        veil_mb_ctx_clear(&ctx);
+        lanes_clear(&x);
+        lanes_clear(&z);
+        mpz_clears(m, want, NULL);
+    }
+}
+
+/* Exponent bytes of lane l for case c: edge exponents and random ones. */
+static void test_exponent(uint8_t *e, size_t elen, size_t ebits, unsigned c, int l)
+{
+    memset(e, 0, elen);
+    switch ((c + (unsigned)l) % 5) {
+    case 0: break; /* 0 */
+    case 1: e[0] = 1; break;
+    case 2: memset(e, 0xff, elen); break; /* all ebits ones */
+    default: veil_rand_bytes(e, elen);
+    }
+    if (ebits % 8)
+        e[elen - 1] &= (uint8_t)(0xffu >> (8 - ebits % 8));
+}
+
+static void test_powm_matches_gmp(void)
+{
+    if (skip("powm"))
+        return;
+    const size_t ebits_list[] = {1, 5, 7, 64, 333, 1024};
+    for (size_t s = 0; s < NSIZES; s++) {
+        veil_mb_ctx ctx;
+        mpz_t m, want, ez;
+        lanes x, z;
+        mpz_inits(m, want, ez, NULL);
+        lanes_init(&x);
+        lanes_init(&z);
+        random_modulus(m, g_sizes[s]);
+        CU_ASSERT_EQUAL_FATAL(veil_mb_ctx_init(&ctx, m), 0);
+        uint64_t *a = veil_mb_alloc(&ctx, 2);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+        uint64_t *r = a + ctx.N * 8;
+        int bad = 0;
+        /* Big sizes are slow under the sanitizers: fewer exponent lengths. */
+        size_t nlen = g_sizes[s] > 4096 ? 3 : sizeof ebits_list / sizeof ebits_list[0];
+        for (size_t t = 0; t < nlen; t++) {
+            size_t ebits = ebits_list[t == nlen - 1 ? 5 : t], elen = (ebits + 7) / 8;
+            uint8_t *eb[VEIL_MB_LANES];
+            for (int l = 0; l < VEIL_MB_LANES; l++) {
+                eb[l] = malloc(elen);
+                CU_ASSERT_PTR_NOT_NULL_FATAL(eb[l]);
+                test_exponent(eb[l], elen, ebits, (unsigned)t, l);
+                test_value(x.v[l], m, (unsigned)(l + t) % 8);
+            }
+            veil_mb_load(a, x.p, &ctx);
+            CU_ASSERT_EQUAL_FATAL(veil_mb_powm(r, a, (const uint8_t *const *)eb, elen, ebits, &ctx),
+                                  0);
+            veil_mb_store(z.q, r, &ctx);
+            for (int l = 0; l < VEIL_MB_LANES; l++) {
+                mpz_import(ez, elen, -1, 1, 0, 0, eb[l]);
+                mpz_powm(want, x.v[l], ez, m);
+                bad += mpz_cmp(want, z.v[l]) != 0;
+                free(eb[l]);
+            }
+        }
+        if (bad)
+            fprintf(stderr, "\n  %u-bit modulus: %d powers differ from GMP\n", g_sizes[s], bad);
+        CU_ASSERT_EQUAL(bad, 0);
+        veil_mb_free(&ctx, a, 2);
+        veil_mb_ctx_clear(&ctx);
+        lanes_clear(&x);
+        lanes_clear(&z);
+        mpz_clears(m, want, ez, NULL);
+    }
+}
+
+/* One exponent shared by all lanes (CRT decryption's p - 1). */
+static void test_powm_shared_exponent(void)
+{
+    if (skip("powm shared"))
+        return;
+    veil_mb_ctx ctx;
+    mpz_t m, want, ez;
+    lanes x, z;
+    mpz_inits(m, want, ez, NULL);
+    lanes_init(&x);
+    lanes_init(&z);
+    random_modulus(m, 2048);
+    CU_ASSERT_EQUAL_FATAL(veil_mb_ctx_init(&ctx, m), 0);
+    uint64_t *a = veil_mb_alloc(&ctx, 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    uint8_t e[128];
+    veil_rand_bytes(e, sizeof e);
+    const uint8_t *eb[VEIL_MB_LANES];
+    for (int l = 0; l < VEIL_MB_LANES; l++) {
+        eb[l] = e;
+        test_value(x.v[l], m, (unsigned)l + 6);
+    }
+    veil_mb_load(a, x.p, &ctx);
+    CU_ASSERT_EQUAL_FATAL(veil_mb_powm(a, a, eb, sizeof e, 8 * sizeof e, &ctx), 0);
+    veil_mb_store(z.q, a, &ctx);
+    mpz_import(ez, sizeof e, -1, 1, 0, 0, e);
+    for (int l = 0; l < VEIL_MB_LANES; l++) {
+        mpz_powm(want, x.v[l], ez, m);
+        CU_ASSERT(mpz_cmp(want, z.v[l]) == 0);
+    }
+    veil_mb_free(&ctx, a, 1);
+    veil_mb_ctx_clear(&ctx);
+    lanes_clear(&x);
+    lanes_clear(&z);
+    mpz_clears(m, want, ez, NULL);
+}
+
+/* A fixed-base table laid out as the scalar DJN table (64-bit limbs,
+ * Montgomery form for 2^(64 L)) gives g^e per lane. */
+static void test_fixed_base_matches_gmp(void)
+{
+    if (skip("fixed base"))
+        return;
+    const unsigned sizes[] = {4096, 6144};
+    const unsigned w = 6;
+    for (size_t s = 0; s < 2; s++) {
+        veil_mb_ctx ctx;
+        mpz_t m, g, acc, base, mont, want, ez;
+        lanes z;
+        mpz_inits(m, g, acc, base, mont, want, ez, NULL);
+        lanes_init(&z);
+        random_modulus(m, sizes[s]);
+        veil_rand_mpz_below(g, m);
+        CU_ASSERT_EQUAL_FATAL(veil_mb_ctx_init(&ctx, m), 0);
+        const size_t ebits = s == 0 ? 448 : 512, nwin = (ebits + w - 1) / w, L = ctx.L;
+        const size_t entries = (size_t)1 << w;
+        mp_limb_t *table = calloc(nwin * entries * L, sizeof(mp_limb_t));
+        CU_ASSERT_PTR_NOT_NULL_FATAL(table);
+        mpz_set(base, g);
+        for (size_t i = 0; i < nwin; i++) {
+            mpz_set_ui(acc, 1);
+            for (size_t j = 0; j < entries; j++) {
+                mpz_mul_2exp(mont, acc, 64 * L);
+                mpz_mod(mont, mont, m);
+                mpz_export(table + (i * entries + j) * L, NULL, -1, sizeof(mp_limb_t), 0, 0, mont);
+                mpz_mul(acc, acc, base);
+                mpz_mod(acc, acc, m);
+            }
+            mpz_set(base, acc);
+        }
+        const size_t elen = (ebits + 7) / 8;
+        uint8_t ebuf[VEIL_MB_LANES][64];
+        const uint8_t *eb[VEIL_MB_LANES];
+        for (int l = 0; l < VEIL_MB_LANES; l++) {
+            test_exponent(ebuf[l], elen, ebits, 0, l);
+            eb[l] = ebuf[l];
+        }
+        uint64_t *r = veil_mb_alloc(&ctx, 1);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+        CU_ASSERT_EQUAL_FATAL(veil_mb_fixed_base(r, table, w, nwin, eb, elen, &ctx), 0);
+        veil_mb_store(z.q, r, &ctx);
+        for (int l = 0; l < VEIL_MB_LANES; l++) {
+            mpz_import(ez, elen, -1, 1, 0, 0, eb[l]);
+            mpz_powm(want, g, ez, m);
+            CU_ASSERT(mpz_cmp(want, z.v[l]) == 0);
+        }
+        veil_mb_free(&ctx, r, 1);
+        free(table);
+        veil_mb_ctx_clear(&ctx);
+        lanes_clear(&z);
+        mpz_clears(m, g, acc, base, mont, want, ez, NULL);
+    }
+}
+
+int main(void)
+{
+    static const tu_test tests[] = {
+        {"context refuses even and unsupported moduli", test_ctx_refuses_bad_moduli},
+        {"load/store round trip at every size", test_load_store_round_trip},
+        {"mul equals mpz_mul+mpz_mod (edge values, every size)", test_mul_matches_gmp},
+        {"chains of almost-reduced squarings stay correct", test_mul_chain_stays_correct},
+        {"powm equals mpz_powm (edge exponents and bases)", test_powm_matches_gmp},
+        {"powm with one exponent for all lanes", test_powm_shared_exponent},
+        {"fixed-base table exponentiation equals mpz_powm", test_fixed_base_matches_gmp},
+        {NULL, NULL},
+    };
+    return tu_main("mb52", NULL, NULL, tests);
+}
