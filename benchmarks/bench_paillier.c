@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "veil/batch.h"
+#include "veil/engine.h"
 #include "veil/error.h"
 #include "veil/paillier.h"
 #include "veil/rand.h"
@@ -97,6 +98,8 @@ typedef struct {
     mpz_t *bm, *bc, *bd; /* batch plaintexts, ciphertexts, decryptions */
     size_t items;
     unsigned threads; /* of the batch being measured */
+    /* the textbook rows the engine rows are compared with */
+    const bench_row *ref_encrypt, *ref_decrypt;
 } bench_ctx;
 
 static void vreport(const char *fmt, va_list ap) VEIL_PRINTF(1, 0);
@@ -269,9 +272,10 @@ static void print_header(const bench_opts *o, const bench_table *t)
 {
     printf("veil-bench: %s mode, >= %.2f s per measurement, %u keys per keygen size, "
            "batches of %zu values, %u threads for batches\n"
-           "%u CPUs available, load average %.2f, GMP %s\n\n",
+           "%u CPUs available, load average %.2f, GMP %s, batch engine %s%s\n\n",
            o->full ? "full" : "quick", o->seconds, o->keygen_keys, o->batch_items, o->threads,
-           veil_cpu_count(), t->load_start, gmp_version);
+           veil_cpu_count(), t->load_start, gmp_version, veil_engine_name(),
+           veil_engine_ifma_supported() ? " (AVX512-IFMA, 8 lanes)" : "");
     printf("%-5s %-40s %7s %12s %11s %8s  %s\n", "bits", "operation", "threads", "ops/s", "ms/op",
            "ops", "ratio");
     fflush(stdout);
@@ -374,11 +378,50 @@ static void prepare(bench_ctx *x)
     veil_mpz_wipe(t);
 }
 
+/* One-thread batch rows with the engine forced to `e`; the ratio is against
+ * the textbook reference. The engine in use is part of the label. */
+static void bench_engine_rows(bench_table *tab, bench_ctx *x, veil_engine e, const char *suffix)
+{
+    const bench_opts *o = x->opts;
+    const unsigned long long items = x->items;
+    static char labels[MAX_ROWS][2][64];
+    static char ids[MAX_ROWS][2][40];
+    veil_engine saved = veil_engine_selected();
+    veil_engine_select(e);
+    const char *name = veil_engine_name();
+    size_t slot = tab->n;
+    snprintf(labels[slot][0], sizeof labels[slot][0], "batch encrypt, 1 thread, %s", name);
+    snprintf(ids[slot][0], sizeof ids[slot][0], "batch_encrypt_1_%s", suffix);
+    snprintf(labels[slot][1], sizeof labels[slot][1], "batch decrypt, 1 thread, %s", name);
+    snprintf(ids[slot][1], sizeof ids[slot][1], "batch_decrypt_1_%s", suffix);
+
+    x->threads = 1;
+    bench_row *r = measure(tab, x, ids[slot][0], labels[slot][0], op_batch_encrypt, o->seconds, 1,
+                           items, 1, 1);
+    compare(r, x->ref_encrypt);
+    print_row(r);
+    for (size_t i = 0; i < x->items; i += 7)
+        expect_decrypts_to(x, x->bc[i], x->bm[i], ids[slot][0]);
+    r = measure(tab, x, ids[slot][1], labels[slot][1], op_batch_decrypt, o->seconds, 1, items, 1,
+                1);
+    compare(r, x->ref_decrypt);
+    print_row(r);
+    for (size_t i = 0; i < x->items; i++)
+        expect_equal(x, x->bd[i], x->bm[i], ids[slot][1]);
+    veil_engine_select(saved);
+}
+
 static void bench_batches(bench_table *tab, bench_ctx *x)
 {
     const bench_opts *o = x->opts;
     const unsigned long long items = x->items;
     bench_row *one, *all;
+
+    /* The arithmetic engines side by side (the IFMA rows only where the CPU
+     * has AVX512-IFMA and VEIL_ENGINE does not say scalar). */
+    bench_engine_rows(tab, x, VEIL_ENGINE_SCALAR, "scalar");
+    if (veil_engine_selected() == VEIL_ENGINE_AUTO && veil_engine_ifma_supported())
+        bench_engine_rows(tab, x, VEIL_ENGINE_AUTO, "ifma");
 
     x->threads = 1;
     one = measure(tab, x, "batch_encrypt_1", "batch encrypt, 1 thread", op_batch_encrypt,
@@ -431,6 +474,7 @@ static void bench_bits(bench_table *tab, const bench_opts *o, unsigned bits)
     ref = measure(tab, &x, "encrypt_textbook", "encrypt textbook (r^n)", op_encrypt_textbook,
                   o->seconds, 1, 1, 1, 1);
     print_row(ref);
+    x.ref_encrypt = ref;
     expect_decrypts_to(&x, x.out, x.m1, "encrypt_textbook");
     r = measure(tab, &x, "encrypt",
                 veil_paillier_pub_is_djn(x.pk) ? "encrypt (DJN table, veil default)"
@@ -443,6 +487,7 @@ static void bench_bits(bench_table *tab, const bench_opts *o, unsigned bits)
     ref = measure(tab, &x, "decrypt_textbook", "decrypt textbook (c^lambda, no CRT)",
                   op_decrypt_textbook, o->seconds, 1, 1, 1, 1);
     print_row(ref);
+    x.ref_decrypt = ref;
     expect_equal(&x, x.out, x.m1, "decrypt_textbook");
     r = measure(tab, &x, "decrypt", "decrypt (CRT, OpenSSL consttime)", op_decrypt, o->seconds, 1,
                 1, 1, 1);
@@ -790,6 +835,11 @@ int main(int argc, char **argv)
     static bench_table table;
 
     parse_options(&opts, argc, argv);
+    /* VEIL_ENGINE=scalar measures without the IFMA engine (veil/engine.h). */
+    veil_engine engine;
+    if (veil_engine_parse(getenv("VEIL_ENGINE"), &engine) != 0)
+        die_usage("VEIL_ENGINE must be auto, ifma or scalar");
+    veil_engine_select(engine);
     /* Same GMP allocator as the veil command, so the numbers match it. */
     veil_gmp_use_zeroizing_allocator();
     if (veil_crypto_init() != 0)

@@ -1,5 +1,7 @@
 /* Batch Paillier encryption and decryption on POSIX threads: one contiguous
- * chunk per worker, results reported by the lowest failing index. */
+ * chunk per worker, results reported by the lowest failing index. With the
+ * IFMA engine (mb52.h, veil/engine.h) each worker runs its chunk in groups
+ * of eight, the remainder as a partial group with padding lanes. */
 #define _GNU_SOURCE /* sched_getaffinity and CPU_COUNT */
 #include "veil/batch.h"
 
@@ -9,6 +11,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "paillier_internal.h"
+#include "veil/engine.h"
 #include "veil/rand.h"
 
 typedef enum { BATCH_ENCRYPT, BATCH_DECRYPT } batch_op;
@@ -28,6 +32,7 @@ typedef struct {
     veil_err err;
     pthread_t tid;
     int started;
+    int mb; /* run through the IFMA engine */
 } batch_job;
 
 unsigned veil_cpu_count(void)
@@ -51,11 +56,52 @@ unsigned veil_cpu_count(void)
     return n;
 }
 
+/* Checks one input as the single-value call would. */
+static veil_status check_input(const batch_job *job, size_t i, veil_err *err)
+{
+    if (job->op == BATCH_ENCRYPT)
+        return veil_paillier_check_plain(job->pk, job->in[i], err);
+    return veil_paillier_check_ct(job->pk, job->in[i], err);
+}
+
+/* The slice in groups of VEIL_MB_LANES through the engine. Every input of a
+ * group is checked (in order) before the group runs, so the first failure
+ * is still the lowest failing index. */
+static void run_job_mb(batch_job *job)
+{
+    for (size_t i = job->begin; i < job->end; i += VEIL_MB_LANES) {
+        size_t k = job->end - i < VEIL_MB_LANES ? job->end - i : VEIL_MB_LANES;
+        const mpz_t *in[VEIL_MB_LANES] = {NULL};
+        mpz_t *out[VEIL_MB_LANES] = {NULL};
+        for (size_t l = 0; l < k; l++) {
+            veil_status st = check_input(job, i + l, &job->err);
+            if (st != VEIL_OK) {
+                job->st = st;
+                job->failed_at = i + l;
+                return;
+            }
+            in[l] = &job->in[i + l];
+            out[l] = &job->out[i + l];
+        }
+        int rc = job->op == BATCH_ENCRYPT ? veil_paillier_encrypt_mb(out, job->pk, in)
+                                          : veil_paillier_decrypt_mb(out, job->sk, in);
+        if (rc != 0) {
+            job->st = veil_err_set(&job->err, VEIL_ERR_NOMEM, "out of memory (IFMA engine)");
+            job->failed_at = i;
+            return;
+        }
+    }
+}
+
 /* Processes the job's slice in order and stops at its first failure, so the
  * failure it records is the lowest failing index of its slice. */
 static void run_job(batch_job *job)
 {
     job->st = VEIL_OK;
+    if (job->mb) {
+        run_job_mb(job);
+        return;
+    }
     for (size_t i = job->begin; i < job->end; i++) {
         veil_status st;
         if (job->op == BATCH_ENCRYPT)
@@ -107,22 +153,39 @@ static veil_status run_batch(batch_op op, const veil_paillier_pub *pk, const vei
     if (veil_crypto_init() != 0)
         return veil_err_set(err, VEIL_ERR_INTERNAL, "batch: libsodium failed to initialize");
 
+    /* Read the engine setting once: every worker of this call uses the
+     * same path. DJN keys only: textbook encryption stays scalar. */
+    int mb = veil_mb_active() &&
+             (op == BATCH_ENCRYPT ? pk->djn && pk->mb_ok : sk != NULL && sk->mb_ok);
     size_t nworkers = worker_count(count, threads);
+    /* Whole groups of eight per worker where possible. */
+    if (mb && nworkers > 1) {
+        size_t groups = (count + VEIL_MB_LANES - 1) / VEIL_MB_LANES;
+        if (nworkers > groups)
+            nworkers = groups;
+    }
     jobs = calloc(nworkers, sizeof *jobs);
     if (jobs == NULL) {
         st = veil_err_set(err, VEIL_ERR_NOMEM, "batch of %zu values: out of memory", count);
         goto done;
     }
-    size_t base = count / nworkers, extra = count % nworkers, begin = 0;
+    /* Chunk sizes: nearly equal values, or with the engine nearly equal
+     * numbers of groups of eight (only the last chunk has a partial group). */
+    size_t unit = mb ? VEIL_MB_LANES : 1;
+    size_t units = (count + unit - 1) / unit;
+    size_t base = units / nworkers, extra = units % nworkers, begin = 0;
     for (size_t w = 0; w < nworkers; w++) {
         batch_job *job = &jobs[w];
+        job->mb = mb;
         job->op = op;
         job->pk = pk;
         job->sk = sk;
         job->out = out;
         job->in = in;
         job->begin = begin;
-        job->end = begin + base + (w < extra ? 1 : 0);
+        job->end = begin + (base + (w < extra ? 1 : 0)) * unit;
+        if (job->end > count)
+            job->end = count;
         begin = job->end;
         veil_err_clear(&job->err);
     }

@@ -26,7 +26,16 @@ static unsigned window_digit(const uint8_t *e, size_t elen, size_t pos, unsigned
     return v;
 }
 
-void veil_djn_randomizer(mpz_t rho, const veil_paillier_pub *pk)
+/* The secret DJN exponent: djn_exp_bits uniform bits, little-endian. */
+void veil_djn_exponent(uint8_t *e, const veil_paillier_pub *pk)
+{
+    const size_t elen = (pk->djn_exp_bits + 7) / 8;
+    randombytes_buf(e, elen);
+    unsigned extra = (unsigned)(elen * 8 - pk->djn_exp_bits);
+    e[elen - 1] &= (uint8_t)(0xffu >> extra);
+}
+
+void veil_djn_randomizer_exp(mpz_t rho, const veil_paillier_pub *pk, const uint8_t *e)
 {
     const veil_mont *mc = &pk->mont;
     const size_t L = pk->limbs;
@@ -35,14 +44,9 @@ void veil_djn_randomizer(mpz_t rho, const veil_paillier_pub *pk)
     /* acc (L), sel (L), scratch */
     size_t total = 2 * L + mc->scratch;
     mp_limb_t *mem = malloc(total * sizeof(mp_limb_t));
-    uint8_t *e = malloc(elen);
-    if (mem == NULL || e == NULL)
+    if (mem == NULL)
         abort();
     mp_limb_t *acc = mem, *sel = mem + L, *scratch = mem + 2 * L;
-
-    randombytes_buf(e, elen);
-    unsigned extra = (unsigned)(elen * 8 - pk->djn_exp_bits);
-    e[elen - 1] &= (uint8_t)(0xffu >> extra);
 
     memcpy(acc, mc->one, L * sizeof(mp_limb_t));
     for (size_t i = 0; i < pk->djn_nwin; i++) {
@@ -59,10 +63,16 @@ void veil_djn_randomizer(mpz_t rho, const veil_paillier_pub *pk)
         veil_mont_mul_sec(acc, acc, sel, mc, scratch);
     }
     veil_mont_from(rho, acc, mc, scratch);
-    sodium_memzero(e, elen);
     sodium_memzero(mem, total * sizeof(mp_limb_t));
-    free(e);
     free(mem);
+}
+
+void veil_djn_randomizer(mpz_t rho, const veil_paillier_pub *pk)
+{
+    uint8_t e[VEIL_DJN_MAX_EXP_BYTES];
+    veil_djn_exponent(e, pk);
+    veil_djn_randomizer_exp(rho, pk, e);
+    sodium_memzero(e, sizeof e);
 }
 
 /* r^n mod n^2 for a uniform unit r. */
@@ -103,15 +113,14 @@ veil_status veil_paillier_check_ct(const veil_paillier_pub *pk, const mpz_t c, v
     return VEIL_OK;
 }
 
-static veil_status check_plain(const veil_paillier_pub *pk, const mpz_t m, veil_err *err)
+veil_status veil_paillier_check_plain(const veil_paillier_pub *pk, const mpz_t m, veil_err *err)
 {
     if (mpz_sgn(m) < 0 || mpz_cmp(m, pk->n) >= 0)
         return veil_err_set(err, VEIL_ERR_USAGE, "plaintext residue is outside [0, n)");
     return VEIL_OK;
 }
 
-/* c = (1 + m n) * rho mod n^2 */
-static void encrypt_with(mpz_t c, const veil_paillier_pub *pk, const mpz_t m, const mpz_t rho)
+void veil_paillier_encrypt_with(mpz_t c, const veil_paillier_pub *pk, const mpz_t m, const mpz_t rho)
 {
     mpz_t t;
     mpz_init(t);
@@ -125,13 +134,13 @@ static void encrypt_with(mpz_t c, const veil_paillier_pub *pk, const mpz_t m, co
 veil_status veil_paillier_encrypt(mpz_t c, const veil_paillier_pub *pk, const mpz_t m,
                                   veil_err *err)
 {
-    veil_status st = check_plain(pk, m, err);
+    veil_status st = veil_paillier_check_plain(pk, m, err);
     if (st != VEIL_OK)
         return st;
     mpz_t rho;
     mpz_init(rho);
     veil_paillier_randomizer(rho, pk);
-    encrypt_with(c, pk, m, rho);
+    veil_paillier_encrypt_with(c, pk, m, rho);
     veil_mpz_wipe(rho);
     return VEIL_OK;
 }
@@ -139,13 +148,13 @@ veil_status veil_paillier_encrypt(mpz_t c, const veil_paillier_pub *pk, const mp
 veil_status veil_paillier_encrypt_textbook(mpz_t c, const veil_paillier_pub *pk, const mpz_t m,
                                            veil_err *err)
 {
-    veil_status st = check_plain(pk, m, err);
+    veil_status st = veil_paillier_check_plain(pk, m, err);
     if (st != VEIL_OK)
         return st;
     mpz_t rho;
     mpz_init(rho);
     textbook_randomizer(rho, pk);
-    encrypt_with(c, pk, m, rho);
+    veil_paillier_encrypt_with(c, pk, m, rho);
     veil_mpz_wipe(rho);
     return VEIL_OK;
 }
@@ -201,17 +210,22 @@ veil_status veil_paillier_decrypt(mpz_t m, const veil_paillier_priv *sk, const m
         veil_mpz_wipe(mq);
         return veil_err_set(err, VEIL_ERR_NOMEM, "out of memory (OpenSSL)");
     }
-    finish_half(mp, mp, sk->p, sk->hp);
-    finish_half(mq, mq, sk->q, sk->hq);
-    /* m = mp + p * ((mq - mp) * p^-1 mod q) */
-    mpz_sub(mq, mq, mp);
-    mpz_mul(mq, mq, sk->pinv);
-    mpz_mod(mq, mq, sk->q);
-    mpz_mul(mq, mq, sk->p);
-    mpz_add(m, mq, mp);
+    veil_paillier_crt_finish(m, sk, mp, mq);
     veil_mpz_wipe(mp);
     veil_mpz_wipe(mq);
     return VEIL_OK;
+}
+
+void veil_paillier_crt_finish(mpz_t m, const veil_paillier_priv *sk, mpz_t tp, mpz_t tq)
+{
+    finish_half(tp, tp, sk->p, sk->hp);
+    finish_half(tq, tq, sk->q, sk->hq);
+    /* m = mp + p * ((mq - mp) * p^-1 mod q) */
+    mpz_sub(tq, tq, tp);
+    mpz_mul(tq, tq, sk->pinv);
+    mpz_mod(tq, tq, sk->q);
+    mpz_mul(tq, tq, sk->p);
+    mpz_add(m, tq, tp);
 }
 
 void veil_paillier_add(mpz_t r, const veil_paillier_pub *pk, const mpz_t a, const mpz_t b)

@@ -6,6 +6,7 @@
 #include <openssl/bn.h>
 #include <stdint.h>
 
+#include "mb52.h"
 #include "mont.h"
 #include "veil/paillier.h"
 
@@ -30,6 +31,10 @@ struct veil_paillier_pub {
     unsigned djn_exp_bits, djn_win;
     size_t djn_nwin;
     mp_limb_t *djn_table;
+    /* IFMA engine context for n^2; mb_ok is 0 when the CPU or the size
+     * does not allow the engine. */
+    int mb_ok;
+    veil_mb_ctx mb;
 };
 
 struct veil_paillier_priv {
@@ -44,10 +49,46 @@ struct veil_paillier_priv {
      * threads share them. */
     BIGNUM *bn_p2, *bn_q2, *bn_pm1, *bn_qm1;
     BN_MONT_CTX *mont_p2, *mont_q2;
+    /* IFMA engine contexts for p^2 and q^2 and the exponents p - 1, q - 1
+     * as little-endian bytes (pm1_bits / qm1_bits long); mb_ok is 0 when
+     * the engine cannot be used with this key. */
+    int mb_ok;
+    veil_mb_ctx mb_p2, mb_q2;
+    uint8_t *pm1_bytes, *qm1_bytes;
+    size_t pm1_bits, qm1_bits;
 };
+
+/* Bytes of the largest DJN exponent (608 bits at 4096-bit keys). */
+#define VEIL_DJN_MAX_EXP_BYTES 76
 
 /* rho = hs^a mod n^2 for a fresh secret a of djn_exp_bits bits, with
  * constant-time table selection and arithmetic. */
 void veil_djn_randomizer(mpz_t rho, const veil_paillier_pub *pk);
+/* e = a fresh DJN exponent ((djn_exp_bits + 7) / 8 bytes, little-endian). */
+void veil_djn_exponent(uint8_t *e, const veil_paillier_pub *pk);
+/* rho = hs^e mod n^2 on the scalar path for a given exponent (the test
+ * hook that lets tests feed one exponent to both engines). */
+void veil_djn_randomizer_exp(mpz_t rho, const veil_paillier_pub *pk, const uint8_t *e);
+
+/* VEIL_ERR_USAGE unless 0 <= m < n. */
+veil_status veil_paillier_check_plain(const veil_paillier_pub *pk, const mpz_t m, veil_err *err);
+/* c = (1 + m n) rho mod n^2. */
+void veil_paillier_encrypt_with(mpz_t c, const veil_paillier_pub *pk, const mpz_t m,
+                                const mpz_t rho);
+/* m from tp = c^(p-1) mod p^2 and tq = c^(q-1) mod q^2 (CRT); tp and tq
+ * are overwritten. */
+void veil_paillier_crt_finish(mpz_t m, const veil_paillier_priv *sk, mpz_t tp, mpz_t tq);
+
+/* ---- groups of up to VEIL_MB_LANES values through the IFMA engine ----
+ * Lanes whose pointer is NULL are padding. Inputs are already checked.
+ * Each returns 0, or -1 when out of memory (outputs then undefined). Call
+ * only when veil_mb_active() and the key's mb_ok. */
+int veil_paillier_decrypt_mb(mpz_t *const m[VEIL_MB_LANES], const veil_paillier_priv *sk,
+                             const mpz_t *const c[VEIL_MB_LANES]);
+/* rho[lane] = hs^e[lane] mod n^2. */
+int veil_djn_randomizers_mb(mpz_t *const rho[VEIL_MB_LANES], const veil_paillier_pub *pk,
+                            const uint8_t *const e[VEIL_MB_LANES]);
+int veil_paillier_encrypt_mb(mpz_t *const c[VEIL_MB_LANES], const veil_paillier_pub *pk,
+                             const mpz_t *const m[VEIL_MB_LANES]);
 
 #endif

@@ -124,6 +124,7 @@ void veil_paillier_pub_free(veil_paillier_pub *pk)
         return;
     mpz_clears(pk->n, pk->n2, pk->max_int, pk->hs, NULL);
     veil_mont_clear(&pk->mont);
+    veil_mb_ctx_clear(&pk->mb);
     free(pk->djn_table);
     free(pk);
 }
@@ -140,6 +141,9 @@ static veil_status pub_finish(veil_paillier_pub *pk, veil_err *err)
     if (veil_mont_init(&pk->mont, pk->n2) != 0)
         return veil_err_set(err, VEIL_ERR_NOMEM, "out of memory");
     compute_fingerprint(pk);
+    /* The IFMA engine is an optional accelerator: without the CPU feature
+     * (or memory for its context) the scalar path is used. */
+    pk->mb_ok = veil_mb_cpu_ok() && veil_mb_ctx_init(&pk->mb, pk->n2) == 0;
     if (pk->djn)
         return djn_table_build(pk, err);
     return VEIL_OK;
@@ -299,6 +303,14 @@ void veil_paillier_priv_free(veil_paillier_priv *sk)
     BN_clear_free(sk->bn_qm1);
     BN_MONT_CTX_free(sk->mont_p2);
     BN_MONT_CTX_free(sk->mont_q2);
+    veil_mb_ctx_clear(&sk->mb_p2);
+    veil_mb_ctx_clear(&sk->mb_q2);
+    if (sk->pm1_bytes != NULL)
+        sodium_memzero(sk->pm1_bytes, (sk->pm1_bits + 7) / 8);
+    if (sk->qm1_bytes != NULL)
+        sodium_memzero(sk->qm1_bytes, (sk->qm1_bits + 7) / 8);
+    free(sk->pm1_bytes);
+    free(sk->qm1_bytes);
     veil_paillier_pub_free(sk->pub);
     sodium_memzero(sk, sizeof *sk);
     free(sk);
@@ -415,6 +427,30 @@ static int priv_openssl_init(veil_paillier_priv *sk)
     return ok;
 }
 
+/* Little-endian bytes of the secret x (malloc'd), its bit length in *bits. */
+static uint8_t *secret_bytes(const mpz_t x, size_t *bits)
+{
+    *bits = mpz_sizeinbase(x, 2);
+    size_t len = (*bits + 7) / 8;
+    uint8_t *b = calloc(len, 1);
+    if (b != NULL)
+        mpz_export(b, NULL, -1, 1, 0, 0, x);
+    return b;
+}
+
+/* Engine contexts for p^2 and q^2 and the exponents; mb_ok stays 0 (scalar
+ * decryption) when the CPU lacks the engine or memory runs out. */
+static void priv_mb_init(veil_paillier_priv *sk)
+{
+    if (!veil_mb_cpu_ok())
+        return;
+    sk->pm1_bytes = secret_bytes(sk->pm1, &sk->pm1_bits);
+    sk->qm1_bytes = secret_bytes(sk->qm1, &sk->qm1_bits);
+    sk->mb_ok = sk->pm1_bytes != NULL && sk->qm1_bytes != NULL &&
+                veil_mb_ctx_init(&sk->mb_p2, sk->p2) == 0 &&
+                veil_mb_ctx_init(&sk->mb_q2, sk->q2) == 0;
+}
+
 /* Builds sk from p and q, assumed already checked. */
 static veil_status priv_build(veil_paillier_priv **out, const mpz_t p, const mpz_t q,
                               const mpz_t hs, int djn, veil_err *err)
@@ -468,6 +504,8 @@ static veil_status priv_build(veil_paillier_priv **out, const mpz_t p, const mpz
         sk->pub->djn = 1;
     }
     st = pub_finish(sk->pub, err);
+    if (st == VEIL_OK)
+        priv_mb_init(sk);
 done:
     if (st != VEIL_OK) {
         veil_paillier_priv_free(sk);

@@ -1,0 +1,115 @@
+/* Paillier operations on groups of eight values through the IFMA engine
+ * (mb52.h): CRT decryption (c^(p-1) mod p^2 and c^(q-1) mod q^2 with the
+ * windowed constant-time exponentiation, the key's exponent shared by all
+ * lanes) and DJN encryption (hs^a mod n^2 from the key's fixed-base table,
+ * one secret a per lane). The arithmetic outside the exponentiations (the
+ * reduction c mod p^2, L(x) h mod p, the CRT recombination, (1 + m n) rho)
+ * is the scalar code's own, so results are those of the scalar path. */
+#include <sodium.h>
+#include <string.h>
+
+#include "paillier_internal.h"
+#include "veil/rand.h"
+
+typedef struct {
+    mpz_t v[VEIL_MB_LANES];
+    const mpz_t *in[VEIL_MB_LANES];
+    mpz_t *out[VEIL_MB_LANES];
+} lane_set;
+
+static void lanes_init(lane_set *x)
+{
+    for (int l = 0; l < VEIL_MB_LANES; l++) {
+        mpz_init(x->v[l]);
+        x->in[l] = (const mpz_t *)&x->v[l];
+        x->out[l] = &x->v[l];
+    }
+}
+
+static void lanes_wipe(lane_set *x)
+{
+    for (int l = 0; l < VEIL_MB_LANES; l++)
+        veil_mpz_wipe(x->v[l]);
+}
+
+/* t[lane] = (c[lane] mod m2)^e mod m2 (padding lanes: 1^e). */
+static int half_powers(lane_set *t, const mpz_t *const c[VEIL_MB_LANES], const mpz_t m2,
+                       const veil_mb_ctx *ctx, const uint8_t *e, size_t ebits)
+{
+    for (int l = 0; l < VEIL_MB_LANES; l++) {
+        if (c[l] != NULL)
+            mpz_mod(t->v[l], *c[l], m2);
+        else
+            mpz_set_ui(t->v[l], 1);
+    }
+    uint64_t *buf = veil_mb_alloc(ctx, 1);
+    if (buf == NULL)
+        return -1;
+    const uint8_t *eb[VEIL_MB_LANES];
+    for (int l = 0; l < VEIL_MB_LANES; l++)
+        eb[l] = e;
+    veil_mb_load(buf, t->in, ctx);
+    int rc = veil_mb_powm(buf, buf, eb, (ebits + 7) / 8, ebits, ctx);
+    if (rc == 0)
+        veil_mb_store(t->out, buf, ctx);
+    veil_mb_free(ctx, buf, 1);
+    return rc;
+}
+
+int veil_paillier_decrypt_mb(mpz_t *const m[VEIL_MB_LANES], const veil_paillier_priv *sk,
+                             const mpz_t *const c[VEIL_MB_LANES])
+{
+    lane_set tp, tq;
+    lanes_init(&tp);
+    lanes_init(&tq);
+    int rc = half_powers(&tp, c, sk->p2, &sk->mb_p2, sk->pm1_bytes, sk->pm1_bits);
+    if (rc == 0)
+        rc = half_powers(&tq, c, sk->q2, &sk->mb_q2, sk->qm1_bytes, sk->qm1_bits);
+    if (rc == 0)
+        for (int l = 0; l < VEIL_MB_LANES; l++)
+            if (m[l] != NULL)
+                veil_paillier_crt_finish(*m[l], sk, tp.v[l], tq.v[l]);
+    lanes_wipe(&tp);
+    lanes_wipe(&tq);
+    return rc;
+}
+
+int veil_djn_randomizers_mb(mpz_t *const rho[VEIL_MB_LANES], const veil_paillier_pub *pk,
+                            const uint8_t *const e[VEIL_MB_LANES])
+{
+    const veil_mb_ctx *ctx = &pk->mb;
+    uint64_t *buf = veil_mb_alloc(ctx, 1);
+    if (buf == NULL)
+        return -1;
+    int rc = veil_mb_fixed_base(buf, pk->djn_table, pk->djn_win, pk->djn_nwin, e,
+                                (pk->djn_exp_bits + 7) / 8, ctx);
+    if (rc == 0)
+        veil_mb_store(rho, buf, ctx);
+    veil_mb_free(ctx, buf, 1);
+    return rc;
+}
+
+int veil_paillier_encrypt_mb(mpz_t *const c[VEIL_MB_LANES], const veil_paillier_pub *pk,
+                             const mpz_t *const m[VEIL_MB_LANES])
+{
+    uint8_t e[VEIL_MB_LANES][VEIL_DJN_MAX_EXP_BYTES];
+    const uint8_t *eb[VEIL_MB_LANES];
+    lane_set rho;
+    lanes_init(&rho);
+    for (int l = 0; l < VEIL_MB_LANES; l++) {
+        /* Padding lanes get exponent 0: their result is thrown away. */
+        if (m[l] != NULL)
+            veil_djn_exponent(e[l], pk);
+        else
+            memset(e[l], 0, sizeof e[l]);
+        eb[l] = e[l];
+    }
+    int rc = veil_djn_randomizers_mb(rho.out, pk, eb);
+    if (rc == 0)
+        for (int l = 0; l < VEIL_MB_LANES; l++)
+            if (m[l] != NULL)
+                veil_paillier_encrypt_with(*c[l], pk, *m[l], rho.v[l]);
+    sodium_memzero(e, sizeof e);
+    lanes_wipe(&rho);
+    return rc;
+}
