@@ -1,9 +1,11 @@
 /* veil: the command-line tool. Sets up the process-wide state, then hands
  * over to the command named on the command line (see commands.c). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
+#include "veil/engine.h"
 #include "veil/error.h"
 #include "veil/rand.h"
 
@@ -54,6 +56,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "veil: error: cannot initialize libsodium\n");
         return VEIL_ERR_INTERNAL;
     }
+    /* VEIL_ENGINE=scalar turns the AVX512-IFMA batch engine off
+     * (veil/engine.h); unset or "auto" uses it where the CPU has it. */
+    veil_engine engine;
+    if (veil_engine_parse(getenv("VEIL_ENGINE"), &engine) != 0) {
+        fprintf(stderr, "veil: error: VEIL_ENGINE must be auto, ifma or scalar\n");
+        return VEIL_ERR_USAGE;
+    }
+    veil_engine_select(engine);
     if (argc < 2) {
         veil_commands_usage(stderr);
         return VEIL_ERR_USAGE;
