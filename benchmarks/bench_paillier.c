@@ -96,6 +96,7 @@ typedef struct {
     mpz_t k64, kneg;     /* scalars */
     mpz_t lambda, mu;    /* textbook decryption key */
     mpz_t *bm, *bc, *bd; /* batch plaintexts, ciphertexts, decryptions */
+    mpz_t *agg;          /* AGG_CHUNK ciphertexts, c1 and c2 alternating */
     size_t items;
     unsigned threads; /* of the batch being measured */
     /* the textbook rows the engine rows are compared with */
@@ -196,6 +197,32 @@ static void op_decrypt_textbook(bench_ctx *x)
 static void op_add(bench_ctx *x)
 {
     veil_paillier_add(x->out, x->pk, x->c1, x->c2);
+}
+
+/* The aggregation rows sum AGG_ROUNDS passes over AGG_CHUNK ciphertexts:
+ * 10^6 in all, without holding 10^6 ciphertexts (512 MB at 2048 bits). */
+#define AGG_CHUNK  62500u
+#define AGG_ROUNDS 16u
+
+static void op_aggregate_textbook(bench_ctx *x)
+{
+    mpz_set_ui(x->out, 1);
+    for (unsigned r = 0; r < AGG_ROUNDS; r++)
+        for (size_t i = 0; i < AGG_CHUNK; i++)
+            veil_paillier_add(x->out, x->pk, x->out, x->agg[i]);
+}
+
+static void op_aggregate(bench_ctx *x)
+{
+    mpz_t part;
+    mpz_init(part);
+    mpz_set_ui(x->out, 1);
+    for (unsigned r = 0; r < AGG_ROUNDS; r++) {
+        if (veil_paillier_add_many(part, x->pk, (const mpz_t *)x->agg, AGG_CHUNK) != 0)
+            die("out of memory in add_many");
+        veil_paillier_add(x->out, x->pk, x->out, part);
+    }
+    mpz_clear(part);
 }
 
 static void op_mul_u64(bench_ctx *x)
@@ -500,6 +527,29 @@ static void bench_bits(bench_table *tab, const bench_opts *o, unsigned bits)
     mpz_add(want, x.m1, x.m2);
     mpz_mod(want, want, x.n);
     expect_decrypts_to(&x, x.out, want, "add");
+
+    x.agg = malloc(AGG_CHUNK * sizeof *x.agg);
+    if (x.agg == NULL)
+        die("out of memory");
+    for (size_t i = 0; i < AGG_CHUNK; i++)
+        mpz_init_set(x.agg[i], i % 2 == 0 ? x.c1 : x.c2);
+    /* 10^6 ciphertexts, half of m1, half of m2. */
+    mpz_add(want, x.m1, x.m2);
+    mpz_mul_ui(want, want, AGG_CHUNK / 2 * AGG_ROUNDS);
+    mpz_mod(want, want, x.n);
+    ref = measure(tab, &x, "aggregate_textbook", "aggregate 10^6 textbook (mul+mod each)",
+                  op_aggregate_textbook, 0, 1, (unsigned long long)AGG_CHUNK * AGG_ROUNDS, 1, 0);
+    print_row(ref);
+    expect_decrypts_to(&x, x.out, want, "aggregate_textbook");
+    r = measure(tab, &x, "aggregate", "aggregate 10^6 (add_many, veil default)", op_aggregate, 0,
+                1, (unsigned long long)AGG_CHUNK * AGG_ROUNDS, 1, 0);
+    compare(r, ref);
+    print_row(r);
+    expect_decrypts_to(&x, x.out, want, "aggregate");
+    for (size_t i = 0; i < AGG_CHUNK; i++)
+        mpz_clear(x.agg[i]);
+    free(x.agg);
+    x.agg = NULL;
 
     r = measure(tab, &x, "mul_scalar_u64", "scalar multiply (64-bit k)", op_mul_u64, o->seconds, 1,
                 1, 1, 1);

@@ -234,6 +234,19 @@ void veil_paillier_add(mpz_t r, const veil_paillier_pub *pk, const mpz_t a, cons
     mpz_mod(r, r, pk->n2);
 }
 
+int veil_paillier_add_many(mpz_t r, const veil_paillier_pub *pk, const mpz_t *c, size_t count)
+{
+    if (count >= 2 * VEIL_MB_LANES && veil_mb_active() && pk->mb_ok)
+        return veil_paillier_add_many_mb(r, pk, c, count);
+    mpz_t acc;
+    mpz_init_set_ui(acc, 1);
+    for (size_t i = 0; i < count; i++)
+        veil_paillier_add(acc, pk, acc, c[i]);
+    mpz_swap(r, acc);
+    mpz_clear(acc);
+    return 0;
+}
+
 veil_status veil_paillier_sub(mpz_t r, const veil_paillier_pub *pk, const mpz_t a, const mpz_t b,
                               veil_err *err)
 {

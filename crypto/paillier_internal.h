@@ -86,6 +86,9 @@ void veil_paillier_crt_finish(mpz_t m, const veil_paillier_priv *sk, mpz_t tp, m
 int veil_paillier_decrypt_mb(mpz_t *const m[VEIL_MB_LANES], const veil_paillier_priv *sk,
                              const mpz_t *const c[VEIL_MB_LANES]);
 /* rho[lane] = hs^e[lane] mod n^2. */
+/* veil_paillier_add_many through the engine (count >= 8; veil_mb_active()
+ * and pk->mb_ok). */
+int veil_paillier_add_many_mb(mpz_t r, const veil_paillier_pub *pk, const mpz_t *c, size_t count);
 int veil_djn_randomizers_mb(mpz_t *const rho[VEIL_MB_LANES], const veil_paillier_pub *pk,
                             const uint8_t *const e[VEIL_MB_LANES]);
 int veil_paillier_encrypt_mb(mpz_t *const c[VEIL_MB_LANES], const veil_paillier_pub *pk,

@@ -113,3 +113,53 @@ int veil_paillier_encrypt_mb(mpz_t *const c[VEIL_MB_LANES], const veil_paillier_
     lanes_wipe(&rho);
     return rc;
 }
+
+int veil_paillier_add_many_mb(mpz_t r, const veil_paillier_pub *pk, const mpz_t *c, size_t count)
+{
+    const veil_mb_ctx *ctx = &pk->mb;
+    uint64_t *acc = veil_mb_alloc(ctx, 2);
+    if (acc == NULL)
+        return -1;
+    uint64_t *tmp = acc + ctx->N * VEIL_MB_LANES;
+    mpz_t one;
+    mpz_init_set_ui(one, 1);
+    const mpz_t *in[VEIL_MB_LANES];
+    /* Lane l multiplies c[l], c[l + 8], ...; a group short of eight pads
+     * its lanes with 1, so every lane takes the same number of
+     * multiplications, each adding a factor R^-1 (R = 2^(52 N)). */
+    size_t steps = 0;
+    for (size_t base = 0; base < count; base += VEIL_MB_LANES) {
+        for (int l = 0; l < VEIL_MB_LANES; l++)
+            in[l] = base + (size_t)l < count ? &c[base + (size_t)l] : (const mpz_t *)&one;
+        if (base == 0) {
+            veil_mb_load(acc, in, ctx);
+            continue;
+        }
+        veil_mb_load(tmp, in, ctx);
+        veil_mb_mul(acc, acc, tmp, ctx);
+        steps++;
+    }
+    veil_mb_reduce(acc, ctx);
+    mpz_t lane[VEIL_MB_LANES], fix;
+    mpz_t *out[VEIL_MB_LANES];
+    for (int l = 0; l < VEIL_MB_LANES; l++) {
+        mpz_init(lane[l]);
+        out[l] = &lane[l];
+    }
+    veil_mb_store(out, acc, ctx);
+    veil_mb_free(ctx, acc, 2);
+    /* The eight lanes' product carries R^-(8 steps): multiply by
+     * R^(8 steps) mod n^2. */
+    mpz_init(fix);
+    mpz_setbit(fix, (mp_bitcnt_t)(52 * ctx->N));
+    mpz_mod(fix, fix, pk->n2);
+    mpz_powm_ui(fix, fix, (unsigned long)(VEIL_MB_LANES * steps), pk->n2);
+    for (int l = 0; l < VEIL_MB_LANES; l++) {
+        mpz_mul(fix, fix, lane[l]);
+        mpz_mod(fix, fix, pk->n2);
+        mpz_clear(lane[l]);
+    }
+    mpz_swap(r, fix);
+    mpz_clears(fix, one, NULL);
+    return 0;
+}

@@ -108,6 +108,14 @@ veil_status veil_paillier_decrypt(mpz_t m, const veil_paillier_priv *sk, const m
  * Scalars and plaintext summands are signed integers of any size; they are
  * reduced mod n. Results may alias inputs. */
 void veil_paillier_add(mpz_t r, const veil_paillier_pub *pk, const mpz_t a, const mpz_t b);
+/* r = the homomorphic sum of c[0..count) (their product mod n^2; count 0
+ * gives 1, the encryption of 0 with randomizer 1). On a CPU with
+ * AVX512-IFMA (veil/engine.h) it multiplies eight running products at once
+ * in Montgomery form without a division per step, and corrects the
+ * Montgomery factors once at the end; the result equals the one-by-one
+ * product exactly. Ciphertexts are public: nothing here is constant-time.
+ * -1 when out of memory (r unchanged), else 0. */
+int veil_paillier_add_many(mpz_t r, const veil_paillier_pub *pk, const mpz_t *c, size_t count);
 veil_status veil_paillier_sub(mpz_t r, const veil_paillier_pub *pk, const mpz_t a, const mpz_t b,
                               veil_err *err) VEIL_WUR;
 void veil_paillier_add_plain(mpz_t r, const veil_paillier_pub *pk, const mpz_t c, const mpz_t k);
