@@ -360,9 +360,254 @@ IFMA void veil_mb_mul(uint64_t *r, const uint64_t *a, const uint64_t *b, const v
 #undef MUL_N
 }
 
+/* Column i + j of rows i and i + 1 of the off-diagonal products, every
+ * term guarded (the edges of the pass): from row i, lo(a_i a_j) and
+ * hi(a_i a_(j-1)); from row i + 1, lo(a_(i+1) a_(j-1)) and
+ * hi(a_(i+1) a_(j-2)); a product counts only when its second index is
+ * above its row's and below N. The guards compare public indices only. */
+IFMA_INLINE __m512i sqr_column(__m512i x, const uint64_t *a, const __m512i ai, const __m512i ak,
+                               const size_t i, const size_t j, const size_t N)
+{
+    if (j >= i + 1 && j <= N - 1)
+        x = LO(x, ai, LD(a + 8 * j));
+    if (j >= i + 2 && j - 1 <= N - 1)
+        x = HI(x, ai, LD(a + 8 * (j - 1)));
+    if (j >= i + 3 && j - 1 <= N - 1)
+        x = LO(x, ak, LD(a + 8 * (j - 1)));
+    if (j >= i + 4 && j - 2 <= N - 1)
+        x = HI(x, ak, LD(a + 8 * (j - 2)));
+    return x;
+}
+
+/* Off-diagonal products a_i a_j (i < j) of rows i and i + 1 added into the
+ * 2N accumulators t (t[i + j] gets the low half, t[i + j + 1] the high
+ * half), in one pass over the columns j = i + 1 .. N + 1: eight products
+ * per load and store of an accumulator in the middle (j = i + 4 .. N - 1),
+ * the edges through sqr_column. */
+IFMA_INLINE void sqr_rows2(__m512i *t, const uint64_t *a, const size_t i, const size_t N)
+{
+    const __m512i zero = _mm512_setzero_si512();
+    const __m512i ai = LD(a + 8 * i);
+    const __m512i ak = i + 1 < N ? LD(a + 8 * (i + 1)) : zero;
+    const size_t mid = i + 4, tail = mid > N ? mid : N;
+#pragma GCC unroll 3
+    for (size_t d = 1; d < 4; d++)
+        if (i + d <= N + 1)
+            t[2 * i + d] = sqr_column(t[2 * i + d], a, ai, ak, i, i + d, N);
+    __m512i aj1 = zero, aj2 = zero;
+    if (mid < N) {
+        aj1 = LD(a + 8 * (mid - 1));
+        aj2 = LD(a + 8 * (mid - 2));
+    }
+    for (size_t j = mid; j < N; j++) {
+        const __m512i aj = LD(a + 8 * j);
+        __m512i x = LO(t[i + j], ai, aj), z = LO(zero, ak, aj1);
+        x = HI(x, ai, aj1);
+        z = HI(z, ak, aj2);
+        t[i + j] = _mm512_add_epi64(x, z);
+        aj2 = aj1;
+        aj1 = aj;
+    }
+    for (size_t j = tail; j <= N + 1; j++)
+        t[i + j] = sqr_column(t[i + j], a, ai, ak, i, j, N);
+}
+
+/* Two Montgomery reduction rows (digits i and i + 1) of the 2N-digit t:
+ * y = t[i] k0 mod 2^52, t += y m 2^(52 i), the carry of t[i] moved into
+ * t[i + 1]; then the same for i + 1. */
+IFMA_INLINE void redc_rows2(__m512i *t, const size_t i, const uint64_t *m, const __m512i K0,
+                            const size_t N)
+{
+    const __m512i zero = _mm512_setzero_si512();
+    const __m512i m0 = BC(m[0]), m1 = BC(m[1]);
+    __m512i t0 = t[i];
+    const __m512i yi = LO(zero, t0, K0);
+    t0 = LO(t0, m0, yi);
+    __m512i u = _mm512_add_epi64(t[i + 1], _mm512_srli_epi64(t0, 52));
+    u = LO(u, m1, yi);
+    u = HI(u, m0, yi);
+    const __m512i yk = LO(zero, u, K0);
+    u = LO(u, m0, yk);
+    t[i + 2] = _mm512_add_epi64(t[i + 2], _mm512_srli_epi64(u, 52));
+    __m512i pm2 = m0, pm1 = m1;
+    for (size_t j = 2; j < N; j++) {
+        const __m512i mj = BC(m[j]);
+        __m512i x = LO(t[i + j], mj, yi), z = LO(zero, pm1, yk);
+        x = HI(x, pm1, yi);
+        z = HI(z, pm2, yk);
+        t[i + j] = _mm512_add_epi64(x, z);
+        pm2 = pm1;
+        pm1 = mj;
+    }
+    __m512i x = HI(t[i + N], pm1, yi);
+    x = LO(x, pm1, yk);
+    t[i + N] = HI(x, pm2, yk);
+    t[i + N + 1] = HI(t[i + N + 1], pm1, yk);
+}
+
+/* Column i + j of four reduction rows (multipliers y[0..3] for digits
+ * i .. i + 3): row r adds lo(m_(j-r) y_r) and hi(m_(j-r-1) y_r), each
+ * when its digit index lies in 0 .. N - 1 (public indices only). */
+IFMA_INLINE __m512i redc_column4(__m512i x, const __m512i *y, const uint64_t *m, const size_t j,
+                                 const size_t N)
+{
+#pragma GCC unroll 4
+    for (size_t r = 0; r < 4; r++) {
+        if (j >= r && j - r <= N - 1)
+            x = LO(x, BC(m[j - r]), y[r]);
+        if (j >= r + 1 && j - r - 1 <= N - 1)
+            x = HI(x, BC(m[j - r - 1]), y[r]);
+    }
+    return x;
+}
+
+/* The multipliers y[0..3] of reduction rows i .. i + 3, once columns
+ * i .. i + 3 hold every earlier row's products: each y_r needs its column
+ * complete, carry included, so the four form one serial chain; the
+ * columns' own products (lo(m_0 y_r) and what rows < r add) are added
+ * here and the carries moved up. */
+IFMA_INLINE void redc_multipliers4(__m512i *y, __m512i *t, const size_t i, const uint64_t *m,
+                                   const __m512i K0, const size_t N)
+{
+    const __m512i zero = _mm512_setzero_si512();
+    for (size_t r = 0; r < 4; r++)
+        y[r] = zero;
+    /* The carry is added after the products so that the chain from y_r to
+     * y_(r+1) is two products, an addition and the multiplier's product,
+     * the earlier rows' products running ahead of it. */
+    __m512i carry = zero;
+#pragma GCC unroll 4
+    for (size_t r = 0; r < 4; r++) {
+        /* Rows r.. still have zero multipliers: redc_column4 adds only
+         * the rows already known, y_(r-1)'s last. */
+        __m512i x = _mm512_add_epi64(redc_column4(t[i + r], y, m, r, N), carry);
+        y[r] = LO(zero, x, K0);
+        x = LO(x, BC(m[0]), y[r]);
+        carry = _mm512_srli_epi64(x, 52);
+    }
+    t[i + 4] = _mm512_add_epi64(t[i + 4], carry);
+}
+
+/* Columns i + j, j in [j0, j1), of the four reduction rows with
+ * multipliers y (all eight products; 4 <= j0, j1 <= N). */
+IFMA_INLINE void redc_span4(__m512i *t, const __m512i *y, const size_t i, const size_t j0,
+                            const size_t j1, const uint64_t *m)
+{
+    const __m512i zero = _mm512_setzero_si512();
+    __m512i m1 = BC(m[j0 - 1]), m2 = BC(m[j0 - 2]), m3 = BC(m[j0 - 3]), m4 = BC(m[j0 - 4]);
+    for (size_t j = j0; j < j1; j++) {
+        const __m512i mj = BC(m[j]);
+        __m512i x = LO(t[i + j], mj, y[0]), z = LO(zero, m2, y[2]);
+        x = HI(x, m1, y[0]);
+        z = HI(z, m3, y[2]);
+        x = LO(x, m1, y[1]);
+        z = LO(z, m3, y[3]);
+        x = HI(x, m2, y[1]);
+        z = HI(z, m4, y[3]);
+        t[i + j] = _mm512_add_epi64(x, z);
+        m4 = m3;
+        m3 = m2;
+        m2 = m1;
+        m1 = mj;
+    }
+}
+
+/* Reduction rows 0 .. 4 floor(N / 4) - 1, four per pass over t, software
+ * pipelined: as soon as a pass has finished columns i + 4 .. i + 7, the
+ * next pass's multipliers are computed, so their serial chain overlaps
+ * with the rest of this pass instead of stalling the next. Returns the
+ * number of rows done. */
+IFMA_INLINE size_t redc_passes4(__m512i *t, const uint64_t *m, const __m512i K0, const size_t N)
+{
+    const __m512i zero = _mm512_setzero_si512();
+    __m512i y[4], yn[4] = {zero, zero, zero, zero};
+    size_t i = 0;
+    if (N < 8)
+        return 0;
+    redc_multipliers4(y, t, 0, m, K0, N);
+    for (;; i += 4) {
+        redc_span4(t, y, i, 4, 8, m);
+        const int more = i + 8 <= N;
+        if (more)
+            redc_multipliers4(yn, t, i + 4, m, K0, N);
+        redc_span4(t, y, i, 8, N, m);
+#pragma GCC unroll 4
+        for (size_t j = N; j < N + 4; j++)
+            t[i + j] = redc_column4(t[i + j], y, m, j, N);
+        if (!more)
+            break;
+        for (int r = 0; r < 4; r++)
+            y[r] = yn[r];
+    }
+    return i + 4;
+}
+
+/* The last single reduction row when N is odd. */
+IFMA_INLINE void redc_row(__m512i *t, const size_t i, const uint64_t *m, const __m512i K0,
+                          const size_t N)
+{
+    const __m512i zero = _mm512_setzero_si512();
+    __m512i pm = BC(m[0]);
+    __m512i t0 = t[i];
+    const __m512i y = LO(zero, t0, K0);
+    t0 = LO(t0, pm, y);
+    t[i + 1] = _mm512_add_epi64(t[i + 1], _mm512_srli_epi64(t0, 52));
+    for (size_t j = 1; j < N; j++) {
+        const __m512i mj = BC(m[j]);
+        t[i + j] = HI(LO(t[i + j], mj, y), pm, y);
+        pm = mj;
+    }
+    t[i + N] = HI(t[i + N], pm, y);
+}
+
+/* r = a^2 R^-1 mod m (almost: < 2m for a < 2m): the square as 2N digits
+ * (each off-diagonal product once, the sum doubled, the diagonal added),
+ * then N Montgomery reduction rows; about 3/4 of the IFMA instructions of
+ * amm_core. Accumulator bound: a column collects at most 2N doubled
+ * off-diagonal halves, two diagonal halves and 2N reduction halves, each
+ * below 2^52, plus carries below 2^12: under 2^62 for N <= 158. */
+IFMA_INLINE void ams_core(uint64_t *r, const uint64_t *a, const uint64_t *m, uint64_t k0,
+                          const size_t N)
+{
+    __m512i t[2 * VEIL_MB_MAX_DIGITS];
+    const __m512i zero = _mm512_setzero_si512();
+    const __m512i K0 = BC(k0), M52 = BC(MASK52);
+    /* Vector stores (the empty asm keeps the compiler from turning the
+     * loops into a slower rep stos). */
+    for (size_t j = 0; j < 2 * N; j++) {
+        t[j] = zero;
+        __asm__("" : : "r"(t) : "memory");
+    }
+    for (size_t i = 0; i + 1 < N; i += 2)
+        sqr_rows2(t, a, i, N);
+    for (size_t i = 0; i < N; i++) {
+        const __m512i ai = LD(a + 8 * i);
+        t[2 * i] = LO(_mm512_slli_epi64(t[2 * i], 1), ai, ai);
+        t[2 * i + 1] = HI(_mm512_slli_epi64(t[2 * i + 1], 1), ai, ai);
+    }
+    size_t i = redc_passes4(t, m, K0, N);
+    for (; i + 2 <= N; i += 2)
+        redc_rows2(t, i, m, K0, N);
+    if (i < N)
+        redc_row(t, i, m, K0, N);
+    __m512i c = zero;
+    for (size_t j = 0; j < N; j++) {
+        const __m512i x = _mm512_add_epi64(t[N + j], c);
+        ST(r + 8 * j, _mm512_and_si512(x, M52));
+        c = _mm512_srli_epi64(x, 52);
+    }
+    /* Accumulators held partial sums of a's products. */
+    for (size_t j = 0; j < 2 * N; j++) {
+        t[j] = zero;
+        __asm__ __volatile__("" : : "r"(t) : "memory");
+    }
+}
+
 IFMA void veil_mb_sqr(uint64_t *r, const uint64_t *a, const veil_mb_ctx *ctx)
 {
-    veil_mb_mul(r, a, a, ctx);
+#define SQR_N(n) ams_core(r, a, ctx->m, ctx->k0, n)
+    DISPATCH_N(SQR_N)
+#undef SQR_N
 }
 
 IFMA void veil_mb_reduce(uint64_t *r, const veil_mb_ctx *ctx)

@@ -182,6 +182,87 @@ static void test_mul_matches_gmp(void)
     }
 }
 
+/* Lane l of r (N digits) from v < 2^(52 N): wider than veil_mb_load
+ * accepts, so almost-reduced values up to 2m - 1 can be fed in. */
+static void load_wide(uint64_t *r, int l, const mpz_t v, const veil_mb_ctx *ctx)
+{
+    mpz_t t;
+    mpz_init(t);
+    for (size_t d = 0; d < ctx->N; d++) {
+        mpz_tdiv_q_2exp(t, v, 52 * d);
+        r[8 * d + (size_t)l] = (uint64_t)mpz_getlimbn(t, 0) & 0xfffffffffffffULL;
+    }
+    mpz_clear(t);
+}
+
+/* The dedicated squaring: bit for bit the almost-Montgomery product a a
+ * (the result (a^2 + Y m) / R is unique), below 2m and a^2 R^-1 mod m, for
+ * canonical and almost-reduced inputs (m, m + 1, 2m - 1, random + m). */
+static void test_sqr_matches_mul(void)
+{
+    if (skip("sqr"))
+        return;
+    for (size_t s = 0; s < NSIZES; s++) {
+        veil_mb_ctx ctx;
+        mpz_t m, v[VEIL_MB_LANES], want, rinv, rr;
+        lanes z;
+        mpz_inits(m, want, rinv, rr, NULL);
+        lanes_init(&z);
+        random_modulus(m, g_sizes[s]);
+        CU_ASSERT_EQUAL_FATAL(veil_mb_ctx_init(&ctx, m), 0);
+        mpz_set_ui(rr, 0);
+        mpz_setbit(rr, 52 * ctx.N);
+        CU_ASSERT_FATAL(mpz_invert(rinv, rr, m) != 0);
+        uint64_t *a = veil_mb_alloc(&ctx, 3);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+        uint64_t *rs = a + ctx.N * 8, *rm = rs + ctx.N * 8;
+        int bad = 0;
+        for (int l = 0; l < VEIL_MB_LANES; l++)
+            mpz_init(v[l]);
+        for (unsigned round = 0; round < 8; round++) {
+            for (unsigned k = 0; k < VEIL_MB_LANES; k++) {
+                if (round == 0) {
+                    test_value(v[k], m, k); /* edge values */
+                } else if (round == 1) {
+                    /* almost reduced: m, m + 1, 2m - 1, 2m - 2, random + m */
+                    test_value(v[k], m, k == 0 ? 0 : k == 1 ? 1 : k == 2 ? 2 : k == 3 ? 3 : 6);
+                    mpz_add(v[k], v[k], m);
+                } else {
+                    test_value(v[k], m, 6 + k);
+                    if (round & 1)
+                        mpz_add(v[k], v[k], m);
+                }
+                load_wide(a, (int)k, v[k], &ctx);
+            }
+            veil_mb_sqr(rs, a, &ctx);
+            veil_mb_mul(rm, a, a, &ctx);
+            bad += memcmp(rs, rm, ctx.N * 8 * sizeof(uint64_t)) != 0;
+            veil_mb_store(z.q, rs, &ctx);
+            mpz_mul_2exp(rr, m, 1);
+            for (int l = 0; l < VEIL_MB_LANES; l++) {
+                mpz_mul(want, v[l], v[l]);
+                mpz_mul(want, want, rinv);
+                mpz_mod(want, want, m);
+                bad += mpz_cmp(z.v[l], rr) >= 0;
+                mpz_mod(z.v[l], z.v[l], m);
+                bad += mpz_cmp(want, z.v[l]) != 0;
+            }
+            /* In place. */
+            veil_mb_sqr(a, a, &ctx);
+            bad += memcmp(a, rm, ctx.N * 8 * sizeof(uint64_t)) != 0;
+        }
+        if (bad)
+            fprintf(stderr, "\n  %u-bit modulus: %d squarings differ\n", g_sizes[s], bad);
+        CU_ASSERT_EQUAL(bad, 0);
+        for (int l = 0; l < VEIL_MB_LANES; l++)
+            mpz_clear(v[l]);
+        veil_mb_free(&ctx, a, 3);
+        veil_mb_ctx_clear(&ctx);
+        lanes_clear(&z);
+        mpz_clears(m, want, rinv, rr, NULL);
+    }
+}
+
 /* Chains of almost-reduced products (inputs up to 2m - 1) stay correct. */
 static void test_mul_chain_stays_correct(void)
 {
@@ -389,6 +470,7 @@ int main(void)
         {"context refuses even and unsupported moduli", test_ctx_refuses_bad_moduli},
         {"load/store round trip at every size", test_load_store_round_trip},
         {"mul equals mpz_mul+mpz_mod (edge values, every size)", test_mul_matches_gmp},
+        {"sqr equals mul bit for bit, below 2m (every size)", test_sqr_matches_mul},
         {"chains of almost-reduced squarings stay correct", test_mul_chain_stays_correct},
         {"powm equals mpz_powm (edge exponents and bases)", test_powm_matches_gmp},
         {"powm with one exponent for all lanes", test_powm_shared_exponent},
