@@ -428,17 +428,115 @@ static veil_status agg_init(const qctx *x, const comb *k, qagg *g, veil_err *err
     return VEIL_OK;
 }
 
-/* Multiplies the ciphertexts department vd[i] holds for the combiner's
- * own element e into cell `cell`. */
-static veil_status agg_add(const qctx *x, const comb *k, qagg *g, size_t cell, size_t i, size_t e,
-                           mpz_t ct, veil_err *err)
+/* Ciphertexts waiting to be multiplied into their accumulators: checked
+ * when they arrive, multiplied a block at a time so that the long runs of
+ * one accumulator go through veil_paillier_add_many (the IFMA engine's
+ * eight running Montgomery products) instead of one mul + mod each. The
+ * product is the same whatever the order. */
+#define AGG_BLOCK 4096
+
+typedef struct {
+    size_t slot, at;
+} agg_item;
+
+typedef struct {
+    mpz_t *ct;      /* [AGG_BLOCK], in arrival order */
+    mpz_t *sorted;  /* [AGG_BLOCK], grouped by accumulator */
+    agg_item *item; /* [AGG_BLOCK] */
+    size_t n;
+} agg_buf;
+
+static void aggbuf_free(agg_buf *b)
+{
+    if (b->ct != NULL)
+        for (size_t i = 0; i < AGG_BLOCK; i++)
+            mpz_clear(b->ct[i]);
+    if (b->sorted != NULL)
+        for (size_t i = 0; i < AGG_BLOCK; i++)
+            mpz_clear(b->sorted[i]);
+    free(b->ct);
+    free(b->sorted);
+    free(b->item);
+    memset(b, 0, sizeof *b);
+}
+
+static veil_status aggbuf_init(agg_buf *b, veil_err *err)
+{
+    memset(b, 0, sizeof *b);
+    b->ct = malloc(AGG_BLOCK * sizeof *b->ct);
+    b->sorted = malloc(AGG_BLOCK * sizeof *b->sorted);
+    b->item = malloc(AGG_BLOCK * sizeof *b->item);
+    if (b->ct == NULL || b->sorted == NULL || b->item == NULL) {
+        free(b->ct);
+        free(b->sorted);
+        free(b->item);
+        memset(b, 0, sizeof *b);
+        return veil_err_set(err, VEIL_ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < AGG_BLOCK; i++) {
+        mpz_init(b->ct[i]);
+        mpz_init(b->sorted[i]);
+    }
+    return VEIL_OK;
+}
+
+static int item_cmp(const void *pa, const void *pb)
+{
+    const agg_item *a = pa, *b = pb;
+    if (a->slot != b->slot)
+        return a->slot < b->slot ? -1 : 1;
+    return a->at < b->at ? -1 : a->at > b->at;
+}
+
+/* Runs shorter than this are multiplied in one by one. */
+#define AGG_RUN_MIN 16
+
+static veil_status aggbuf_flush(const qctx *x, qagg *g, agg_buf *b, veil_err *err)
+{
+    qsort(b->item, b->n, sizeof *b->item, item_cmp);
+    for (size_t i = 0; i < b->n; i++)
+        mpz_swap(b->sorted[i], b->ct[b->item[i].at]);
+    veil_status st = VEIL_OK;
+    mpz_t run;
+    mpz_init(run);
+    for (size_t i = 0; i < b->n && st == VEIL_OK;) {
+        size_t slot = b->item[i].slot, j = i;
+        while (j < b->n && b->item[j].slot == slot)
+            j++;
+        mpz_t *a = &g->acc[slot];
+        if (j - i >= AGG_RUN_MIN) {
+            if (veil_paillier_add_many(run, x->pk, b->sorted + i, j - i) != 0)
+                st = veil_err_set(err, VEIL_ERR_NOMEM, "out of memory");
+            else
+                veil_paillier_add(*a, x->pk, *a, run);
+        } else {
+            for (size_t u = i; u < j; u++)
+                veil_paillier_add(*a, x->pk, *a, b->sorted[u]);
+        }
+        i = j;
+    }
+    mpz_clear(run);
+    b->n = 0;
+    return st;
+}
+
+/* Queues the ciphertexts department vd[i] holds for the combiner's own
+ * element e for cell `cell`, each checked first. */
+static veil_status agg_add(const qctx *x, const comb *k, qagg *g, agg_buf *b, size_t cell,
+                           size_t i, size_t e, veil_err *err)
 {
     size_t d = g->vd[i], n = k->ncts[d];
     const uint8_t *p =
         (d == x->q->combiner ? k->sets[d].cts : k->store[d]) + e * n * x->ctlen;
     for (size_t j = 0; j < n; j++) {
-        veil_qpack_ct_import(ct, p + j * x->ctlen, x->ctlen);
-        veil_status st = veil_paillier_check_ct(x->pk, ct, err);
+        if (b->n == AGG_BLOCK) {
+            veil_status st = aggbuf_flush(x, g, b, err);
+            if (st != VEIL_OK)
+                return st;
+        }
+        mpz_t *ct = &b->ct[b->n];
+        veil_qpack_ct_import(*ct, p + j * x->ctlen, x->ctlen);
+        veil_status st = veil_paillier_check_ct(x->pk, *ct, err);
         if (st != VEIL_OK) {
             if (d == x->q->combiner)
                 return veil_err_prefix(err, "%s's own set after the shuffle: ciphertext %zu",
@@ -446,8 +544,9 @@ static veil_status agg_add(const qctx *x, const comb *k, qagg *g, size_t cell, s
             return veil_err_prefix(err, "%s: element %llu, ciphertext %zu", x->q->depts[d].id,
                                    (unsigned long long)(k->hit[d][e] - 1), j);
         }
-        mpz_t *a = &g->acc[cell * g->per + g->off[i] + j];
-        veil_paillier_add(*a, x->pk, *a, ct);
+        b->item[b->n].slot = cell * g->per + g->off[i] + j;
+        b->item[b->n].at = b->n;
+        b->n++;
     }
     return VEIL_OK;
 }
@@ -465,8 +564,6 @@ static veil_status match(qctx *x, comb *k, qagg *g, veil_err *err)
     veil_psi_eg_ct *mtags = NULL;
     veil_psi_tag_table *table = NULL;
     size_t nm = 0;
-    mpz_t ct;
-    mpz_init(ct);
     veil_status st = midx != NULL ? VEIL_OK : veil_err_set(err, VEIL_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < own->count && st == VEIL_OK; i++) {
         int all = 1;
@@ -491,12 +588,20 @@ static veil_status match(qctx *x, comb *k, qagg *g, veil_err *err)
         if (st != VEIL_OK)
             st = veil_err_prefix(err, "the group tags returned by the shuffle");
     }
+    agg_buf buf;
+    if (st == VEIL_OK)
+        st = aggbuf_init(&buf, err);
+    else
+        memset(&buf, 0, sizeof buf);
     for (size_t m = 0; m < nm && st == VEIL_OK; m++) {
         size_t cell = q->grouped ? tags[m] : 0;
         g->count[cell]++;
         for (size_t i = 0; i < g->nvd && st == VEIL_OK; i++)
-            st = agg_add(x, k, g, cell, i, midx[m], ct, err);
+            st = agg_add(x, k, g, &buf, cell, i, midx[m], err);
     }
+    if (st == VEIL_OK)
+        st = aggbuf_flush(x, g, &buf, err);
+    aggbuf_free(&buf);
     /* The total row: the product of every cell. */
     for (size_t c = 0; c < g->ncells && st == VEIL_OK; c++) {
         g->count[g->ncells] += g->count[c];
@@ -504,7 +609,6 @@ static veil_status match(qctx *x, comb *k, qagg *g, veil_err *err)
             veil_paillier_add(g->acc[g->ncells * g->per + j], x->pk, g->acc[g->ncells * g->per + j],
                               g->acc[c * g->per + j]);
     }
-    mpz_clear(ct);
     veil_psi_tag_table_free(table);
     free(tags);
     free(mtags);
