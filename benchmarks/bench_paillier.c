@@ -94,13 +94,15 @@ typedef struct {
     mpz_t c1, c2;        /* ciphertexts of m1, m2 */
     mpz_t out;           /* result of the operation being measured */
     mpz_t k64, kneg;     /* scalars */
+    mpz_t kfull;         /* a random scalar in [0, n) */
     mpz_t lambda, mu;    /* textbook decryption key */
     mpz_t *bm, *bc, *bd; /* batch plaintexts, ciphertexts, decryptions */
+    mpz_t *bk, *br;      /* batch scalars (random, signed) and products */
     mpz_t *agg;          /* AGG_CHUNK ciphertexts, c1 and c2 alternating */
     size_t items;
     unsigned threads; /* of the batch being measured */
     /* the textbook rows the engine rows are compared with */
-    const bench_row *ref_encrypt, *ref_decrypt;
+    const bench_row *ref_encrypt, *ref_decrypt, *ref_mul;
 } bench_ctx;
 
 static void vreport(const char *fmt, va_list ap) VEIL_PRINTF(1, 0);
@@ -235,6 +237,27 @@ static void op_mul_neg64(bench_ctx *x)
 {
     veil_err err;
     check(veil_paillier_mul_scalar(x->out, x->pk, x->c1, x->kneg, &err), &err, "mul_scalar");
+}
+
+/* The textbook scalar multiplication c^k mod n^2 for k in [0, n)
+ * (mpz_powm, no use of the smaller of k and n - k). */
+static void op_mul_textbook(bench_ctx *x)
+{
+    mpz_powm(x->out, x->c1, x->kfull, x->n2);
+}
+
+static void op_mul_full(bench_ctx *x)
+{
+    veil_err err;
+    check(veil_paillier_mul_scalar(x->out, x->pk, x->c1, x->kfull, &err), &err, "mul_scalar");
+}
+
+static void op_batch_mul_scalar(bench_ctx *x)
+{
+    veil_err err;
+    check(veil_paillier_mul_scalar_batch(x->br, x->pk, (const mpz_t *)x->bc, (const mpz_t *)x->bk,
+                                         x->items, x->threads, &err),
+          &err, "mul_scalar_batch");
 }
 
 static void op_batch_encrypt(bench_ctx *x)
@@ -379,6 +402,7 @@ static void prepare(bench_ctx *x)
     check(veil_paillier_encrypt(x->c2, x->pk, x->m2, &err), &err, "encrypt");
     mpz_set_str(x->k64, "fedcba9876543210", 16);   /* 64 bits */
     mpz_set_str(x->kneg, "-7edcba9876543210", 16); /* -(63 bits) */
+    veil_rand_mpz_below(x->kfull, x->n);
 
     veil_paillier_priv_p(p, x->sk);
     veil_paillier_priv_q(q, x->sk);
@@ -398,11 +422,35 @@ static void prepare(bench_ctx *x)
     x->bm = vec_new(x->items);
     x->bc = vec_new(x->items);
     x->bd = vec_new(x->items);
+    x->bk = vec_new(x->items);
+    x->br = vec_new(x->items);
     for (size_t i = 0; i < x->items; i++) {
         mpz_set_si(t, (long)(i * 1000003u) - 500000000L);
         check(veil_paillier_encode(x->bm[i], x->pk, t, &err), &err, "encode");
+        /* full-size scalars, every other one negative */
+        veil_rand_mpz_below(x->bk[i], x->n);
+        if (i % 2)
+            mpz_neg(x->bk[i], x->bk[i]);
     }
     veil_mpz_wipe(t);
+}
+
+/* Aborts unless br[i] is veil_paillier_mul_scalar(bc[i], bk[i]) for every
+ * seventh i, and one of them decrypts to k m. */
+static void expect_mul_batch(const bench_ctx *x, const char *what)
+{
+    veil_err err;
+    mpz_t want;
+    mpz_init(want);
+    for (size_t i = 0; i < x->items; i += 7) {
+        check(veil_paillier_mul_scalar(want, x->pk, x->bc[i], x->bk[i], &err), &err, what);
+        if (mpz_cmp(want, x->br[i]) != 0)
+            die("%u-bit %s: value %zu differs from veil_paillier_mul_scalar", x->bits, what, i);
+    }
+    mpz_mul(want, x->bm[1], x->bk[1]);
+    mpz_mod(want, want, x->n);
+    expect_decrypts_to(x, x->br[1], want, what);
+    mpz_clear(want);
 }
 
 /* One-thread batch rows with the engine forced to `e`; the ratio is against
@@ -411,8 +459,8 @@ static void bench_engine_rows(bench_table *tab, bench_ctx *x, veil_engine e, con
 {
     const bench_opts *o = x->opts;
     const unsigned long long items = x->items;
-    static char labels[MAX_ROWS][2][64];
-    static char ids[MAX_ROWS][2][40];
+    static char labels[MAX_ROWS][3][64];
+    static char ids[MAX_ROWS][3][40];
     veil_engine saved = veil_engine_selected();
     veil_engine_select(e);
     const char *name = veil_engine_name();
@@ -421,6 +469,8 @@ static void bench_engine_rows(bench_table *tab, bench_ctx *x, veil_engine e, con
     snprintf(ids[slot][0], sizeof ids[slot][0], "batch_encrypt_1_%s", suffix);
     snprintf(labels[slot][1], sizeof labels[slot][1], "batch decrypt, 1 thread, %s", name);
     snprintf(ids[slot][1], sizeof ids[slot][1], "batch_decrypt_1_%s", suffix);
+    snprintf(labels[slot][2], sizeof labels[slot][2], "batch scalar multiply, 1 thread, %s", name);
+    snprintf(ids[slot][2], sizeof ids[slot][2], "batch_mul_scalar_1_%s", suffix);
 
     x->threads = 1;
     bench_row *r = measure(tab, x, ids[slot][0], labels[slot][0], op_batch_encrypt, o->seconds, 1,
@@ -435,6 +485,11 @@ static void bench_engine_rows(bench_table *tab, bench_ctx *x, veil_engine e, con
     print_row(r);
     for (size_t i = 0; i < x->items; i++)
         expect_equal(x, x->bd[i], x->bm[i], ids[slot][1]);
+    r = measure(tab, x, ids[slot][2], labels[slot][2], op_batch_mul_scalar, o->seconds, 1, items, 1,
+                1);
+    compare(r, x->ref_mul);
+    print_row(r);
+    expect_mul_batch(x, ids[slot][2]);
     veil_engine_select(saved);
 }
 
@@ -485,8 +540,8 @@ static void bench_bits(bench_table *tab, const bench_opts *o, unsigned bits)
     memset(&x, 0, sizeof x);
     x.opts = o;
     x.bits = bits;
-    mpz_inits(x.n, x.n2, x.v1, x.v2, x.m1, x.m2, x.c1, x.c2, x.out, x.k64, x.kneg, x.lambda, x.mu,
-              NULL);
+    mpz_inits(x.n, x.n2, x.v1, x.v2, x.m1, x.m2, x.c1, x.c2, x.out, x.k64, x.kneg, x.kfull,
+              x.lambda, x.mu, NULL);
     mpz_t want;
     mpz_init(want);
     bench_row *ref, *r;
@@ -541,8 +596,8 @@ static void bench_bits(bench_table *tab, const bench_opts *o, unsigned bits)
                   op_aggregate_textbook, 0, 1, (unsigned long long)AGG_CHUNK * AGG_ROUNDS, 1, 0);
     print_row(ref);
     expect_decrypts_to(&x, x.out, want, "aggregate_textbook");
-    r = measure(tab, &x, "aggregate", "aggregate 10^6 (add_many, veil default)", op_aggregate, 0,
-                1, (unsigned long long)AGG_CHUNK * AGG_ROUNDS, 1, 0);
+    r = measure(tab, &x, "aggregate", "aggregate 10^6 (add_many, veil default)", op_aggregate, 0, 1,
+                (unsigned long long)AGG_CHUNK * AGG_ROUNDS, 1, 0);
     compare(r, ref);
     print_row(r);
     expect_decrypts_to(&x, x.out, want, "aggregate");
@@ -565,14 +620,30 @@ static void bench_bits(bench_table *tab, const bench_opts *o, unsigned bits)
     mpz_mod(want, want, x.n);
     expect_decrypts_to(&x, x.out, want, "mul_scalar_neg64");
 
+    mpz_mul(want, x.m1, x.kfull);
+    mpz_mod(want, want, x.n);
+    ref = measure(tab, &x, "mul_scalar_textbook", "scalar multiply textbook (c^k, k < n)",
+                  op_mul_textbook, o->seconds, 1, 1, 1, 1);
+    print_row(ref);
+    x.ref_mul = ref;
+    expect_decrypts_to(&x, x.out, want, "mul_scalar_textbook");
+    r = measure(tab, &x, "mul_scalar_full", "scalar multiply (random k < n)", op_mul_full,
+                o->seconds, 1, 1, 1, 1);
+    compare(r, ref);
+    print_row(r);
+    expect_decrypts_to(&x, x.out, want, "mul_scalar_full");
+
     bench_batches(tab, &x);
 
     vec_free(x.bm, x.items);
     vec_free(x.bc, x.items);
     vec_free(x.bd, x.items);
+    vec_free(x.bk, x.items);
+    vec_free(x.br, x.items);
     veil_mpz_wipe(x.lambda);
     veil_mpz_wipe(x.mu);
-    mpz_clears(want, x.n, x.n2, x.v1, x.v2, x.m1, x.m2, x.c1, x.c2, x.out, x.k64, x.kneg, NULL);
+    mpz_clears(want, x.n, x.n2, x.v1, x.v2, x.m1, x.m2, x.c1, x.c2, x.out, x.k64, x.kneg, x.kfull,
+               NULL);
     veil_paillier_priv_free(x.sk);
 }
 

@@ -1,7 +1,8 @@
-/* Batch Paillier encryption and decryption on POSIX threads: one contiguous
- * chunk per worker, results reported by the lowest failing index. With the
- * IFMA engine (mb52.h, veil/engine.h) each worker runs its chunk in groups
- * of eight, the remainder as a partial group with padding lanes. */
+/* Batch Paillier encryption, decryption and scalar multiplication on POSIX
+ * threads: one contiguous chunk per worker, results reported by the lowest
+ * failing index. With the IFMA engine (mb52.h, veil/engine.h) each worker
+ * runs its chunk in groups of eight, the remainder as a partial group with
+ * padding lanes. */
 #define _GNU_SOURCE /* sched_getaffinity and CPU_COUNT */
 #include "veil/batch.h"
 
@@ -15,7 +16,7 @@
 #include "veil/engine.h"
 #include "veil/rand.h"
 
-typedef enum { BATCH_ENCRYPT, BATCH_DECRYPT } batch_op;
+typedef enum { BATCH_ENCRYPT, BATCH_DECRYPT, BATCH_MUL_SCALAR } batch_op;
 
 /* One worker's slice [begin, end) of the column and its private result.
  * Workers share only read-only inputs (key, input array); everything they
@@ -26,6 +27,7 @@ typedef struct {
     const veil_paillier_priv *sk;
     mpz_t *out;
     const mpz_t *in;
+    const mpz_t *k; /* the scalars of BATCH_MUL_SCALAR */
     size_t begin, end;
     veil_status st;
     size_t failed_at; /* valid when st != VEIL_OK */
@@ -64,16 +66,28 @@ static veil_status check_input(const batch_job *job, size_t i, veil_err *err)
     return veil_paillier_check_ct(job->pk, job->in[i], err);
 }
 
+/* One group through the engine: 0, -1 when out of memory, or (scalar
+ * multiplication) 1 + lane of a power that cannot be inverted. */
+static int run_group_mb(batch_job *job, mpz_t *const out[VEIL_MB_LANES],
+                        const mpz_t *const in[VEIL_MB_LANES], const mpz_t *const k[VEIL_MB_LANES])
+{
+    switch (job->op) {
+    case BATCH_ENCRYPT: return veil_paillier_encrypt_mb(out, job->pk, in);
+    case BATCH_DECRYPT: return veil_paillier_decrypt_mb(out, job->sk, in);
+    default: return veil_paillier_mul_scalar_mb(out, job->pk, in, k);
+    }
+}
+
 /* The slice in groups of VEIL_MB_LANES through the engine. Every input of a
  * group is checked (in order) before the group runs, so the first failure
  * is still the lowest failing index. */
 static void run_job_mb(batch_job *job)
 {
     for (size_t i = job->begin; i < job->end; i += VEIL_MB_LANES) {
-        size_t k = job->end - i < VEIL_MB_LANES ? job->end - i : VEIL_MB_LANES;
-        const mpz_t *in[VEIL_MB_LANES] = {NULL};
+        size_t n = job->end - i < VEIL_MB_LANES ? job->end - i : VEIL_MB_LANES;
+        const mpz_t *in[VEIL_MB_LANES] = {NULL}, *k[VEIL_MB_LANES] = {NULL};
         mpz_t *out[VEIL_MB_LANES] = {NULL};
-        for (size_t l = 0; l < k; l++) {
+        for (size_t l = 0; l < n; l++) {
             veil_status st = check_input(job, i + l, &job->err);
             if (st != VEIL_OK) {
                 job->st = st;
@@ -82,9 +96,15 @@ static void run_job_mb(batch_job *job)
             }
             in[l] = &job->in[i + l];
             out[l] = &job->out[i + l];
+            if (job->k != NULL)
+                k[l] = &job->k[i + l];
         }
-        int rc = job->op == BATCH_ENCRYPT ? veil_paillier_encrypt_mb(out, job->pk, in)
-                                          : veil_paillier_decrypt_mb(out, job->sk, in);
+        int rc = run_group_mb(job, out, in, k);
+        if (rc > 0) {
+            job->st = veil_err_set(&job->err, VEIL_ERR_CRYPTO, "ciphertext is not invertible");
+            job->failed_at = i + (size_t)(rc - 1);
+            return;
+        }
         if (rc != 0) {
             job->st = veil_err_set(&job->err, VEIL_ERR_NOMEM, "out of memory (IFMA engine)");
             job->failed_at = i;
@@ -106,8 +126,10 @@ static void run_job(batch_job *job)
         veil_status st;
         if (job->op == BATCH_ENCRYPT)
             st = veil_paillier_encrypt(job->out[i], job->pk, job->in[i], &job->err);
-        else
+        else if (job->op == BATCH_DECRYPT)
             st = veil_paillier_decrypt(job->out[i], job->sk, job->in[i], &job->err);
+        else if ((st = check_input(job, i, &job->err)) == VEIL_OK)
+            st = veil_paillier_mul_scalar(job->out[i], job->pk, job->in[i], job->k[i], &job->err);
         if (st != VEIL_OK) {
             job->st = st;
             job->failed_at = i;
@@ -138,8 +160,8 @@ static size_t worker_count(size_t count, unsigned threads)
  * shortage slows a batch down but never fails it. Because chunks are in
  * index order, the first failing chunk holds the lowest failing index. */
 static veil_status run_batch(batch_op op, const veil_paillier_pub *pk, const veil_paillier_priv *sk,
-                             mpz_t *out, const mpz_t *in, size_t count, unsigned threads,
-                             veil_err *err)
+                             mpz_t *out, const mpz_t *in, const mpz_t *k, size_t count,
+                             unsigned threads, veil_err *err)
 {
     veil_status st = VEIL_OK;
     batch_job *jobs = NULL;
@@ -147,7 +169,7 @@ static veil_status run_batch(batch_op op, const veil_paillier_pub *pk, const vei
     veil_err_clear(err);
     if (count == 0)
         return VEIL_OK;
-    if (pk == NULL || out == NULL || in == NULL)
+    if (pk == NULL || out == NULL || in == NULL || (op == BATCH_MUL_SCALAR && k == NULL))
         return veil_err_set(err, VEIL_ERR_USAGE, "batch of %zu values: key or array is NULL",
                             count);
     if (veil_crypto_init() != 0)
@@ -155,8 +177,14 @@ static veil_status run_batch(batch_op op, const veil_paillier_pub *pk, const vei
 
     /* Read the engine setting once: every worker of this call uses the
      * same path. DJN keys only: textbook encryption stays scalar. */
-    int mb = veil_mb_active() &&
-             (op == BATCH_ENCRYPT ? pk->djn && pk->mb_ok : sk != NULL && sk->mb_ok);
+    int mb = 0;
+    if (veil_mb_active()) {
+        switch (op) {
+        case BATCH_ENCRYPT: mb = pk->djn && pk->mb_ok; break;
+        case BATCH_DECRYPT: mb = sk != NULL && sk->mb_ok; break;
+        default: mb = pk->mb_ok;
+        }
+    }
     size_t nworkers = worker_count(count, threads);
     /* Whole groups of eight per worker where possible. */
     if (mb && nworkers > 1) {
@@ -182,6 +210,7 @@ static veil_status run_batch(batch_op op, const veil_paillier_pub *pk, const vei
         job->sk = sk;
         job->out = out;
         job->in = in;
+        job->k = k;
         job->begin = begin;
         job->end = begin + (base + (w < extra ? 1 : 0)) * unit;
         if (job->end > count)
@@ -222,7 +251,7 @@ done:
 veil_status veil_paillier_encrypt_batch(mpz_t *c, const veil_paillier_pub *pk, const mpz_t *m,
                                         size_t count, unsigned threads, veil_err *err)
 {
-    return run_batch(BATCH_ENCRYPT, pk, NULL, c, m, count, threads, err);
+    return run_batch(BATCH_ENCRYPT, pk, NULL, c, m, NULL, count, threads, err);
 }
 
 veil_status veil_paillier_decrypt_batch(mpz_t *m, const veil_paillier_priv *sk, const mpz_t *c,
@@ -232,6 +261,13 @@ veil_status veil_paillier_decrypt_batch(mpz_t *m, const veil_paillier_priv *sk, 
         veil_err_clear(err);
         return veil_err_set(err, VEIL_ERR_USAGE, "batch of %zu values: key is NULL", count);
     }
-    return run_batch(BATCH_DECRYPT, sk != NULL ? veil_paillier_priv_pub(sk) : NULL, sk, m, c, count,
-                     threads, err);
+    return run_batch(BATCH_DECRYPT, sk != NULL ? veil_paillier_priv_pub(sk) : NULL, sk, m, c, NULL,
+                     count, threads, err);
+}
+
+veil_status veil_paillier_mul_scalar_batch(mpz_t *r, const veil_paillier_pub *pk, const mpz_t *c,
+                                           const mpz_t *k, size_t count, unsigned threads,
+                                           veil_err *err)
+{
+    return run_batch(BATCH_MUL_SCALAR, pk, NULL, r, c, k, count, threads, err);
 }

@@ -120,7 +120,8 @@ veil_status veil_paillier_check_plain(const veil_paillier_pub *pk, const mpz_t m
     return VEIL_OK;
 }
 
-void veil_paillier_encrypt_with(mpz_t c, const veil_paillier_pub *pk, const mpz_t m, const mpz_t rho)
+void veil_paillier_encrypt_with(mpz_t c, const veil_paillier_pub *pk, const mpz_t m,
+                                const mpz_t rho)
 {
     mpz_t t;
     mpz_init(t);
@@ -274,13 +275,10 @@ void veil_paillier_add_plain(mpz_t r, const veil_paillier_pub *pk, const mpz_t c
     mpz_clear(t);
 }
 
-veil_status veil_paillier_mul_scalar(mpz_t r, const veil_paillier_pub *pk, const mpz_t c,
-                                     const mpz_t k, veil_err *err)
+int veil_paillier_scalar_exponent(mpz_t e, const veil_paillier_pub *pk, const mpz_t k)
 {
     /* Work with the smaller of |k| and n - |k|: a negative scalar costs an
      * exponentiation by |k| and one inversion, not a full-size exponent. */
-    mpz_t e;
-    mpz_init(e);
     mpz_mod(e, k, pk->n);
     int negate = 0;
     mpz_t half;
@@ -291,6 +289,15 @@ veil_status veil_paillier_mul_scalar(mpz_t r, const veil_paillier_pub *pk, const
         negate = 1;
     }
     mpz_clear(half);
+    return negate;
+}
+
+veil_status veil_paillier_mul_scalar(mpz_t r, const veil_paillier_pub *pk, const mpz_t c,
+                                     const mpz_t k, veil_err *err)
+{
+    mpz_t e;
+    mpz_init(e);
+    int negate = veil_paillier_scalar_exponent(e, pk, k);
     mpz_powm(r, c, e, pk->n2);
     mpz_clear(e);
     if (negate && mpz_invert(r, r, pk->n2) == 0)

@@ -75,6 +75,10 @@ veil_status veil_paillier_check_plain(const veil_paillier_pub *pk, const mpz_t m
 /* c = (1 + m n) rho mod n^2. */
 void veil_paillier_encrypt_with(mpz_t c, const veil_paillier_pub *pk, const mpz_t m,
                                 const mpz_t rho);
+/* The exponent of veil_paillier_mul_scalar: e = the smaller of k mod n and
+ * n - (k mod n); returns 1 when it is the latter (the result c^e must then
+ * be inverted mod n^2), else 0. Both engines reduce scalars with it. */
+int veil_paillier_scalar_exponent(mpz_t e, const veil_paillier_pub *pk, const mpz_t k);
 /* m from tp = c^(p-1) mod p^2 and tq = c^(q-1) mod q^2 (CRT); tp and tq
  * are overwritten. */
 void veil_paillier_crt_finish(mpz_t m, const veil_paillier_priv *sk, mpz_t tp, mpz_t tq);
@@ -93,5 +97,12 @@ int veil_djn_randomizers_mb(mpz_t *const rho[VEIL_MB_LANES], const veil_paillier
                             const uint8_t *const e[VEIL_MB_LANES]);
 int veil_paillier_encrypt_mb(mpz_t *const c[VEIL_MB_LANES], const veil_paillier_pub *pk,
                              const mpz_t *const m[VEIL_MB_LANES]);
+/* r[lane] = veil_paillier_mul_scalar(c[lane], k[lane]) for checked c (the
+ * scalars are public; the powering is veil_mb_powm all the same). r may
+ * alias c or k. 1 + lane when a negated lane's power is not invertible
+ * (impossible for a checked c; r[lane] then undefined). */
+int veil_paillier_mul_scalar_mb(mpz_t *const r[VEIL_MB_LANES], const veil_paillier_pub *pk,
+                                const mpz_t *const c[VEIL_MB_LANES],
+                                const mpz_t *const k[VEIL_MB_LANES]);
 
 #endif

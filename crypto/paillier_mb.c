@@ -1,11 +1,14 @@
 /* Paillier operations on groups of eight values through the IFMA engine
  * (mb52.h): CRT decryption (c^(p-1) mod p^2 and c^(q-1) mod q^2 with the
  * windowed constant-time exponentiation, the key's exponent shared by all
- * lanes) and DJN encryption (hs^a mod n^2 from the key's fixed-base table,
- * one secret a per lane). The arithmetic outside the exponentiations (the
- * reduction c mod p^2, L(x) h mod p, the CRT recombination, (1 + m n) rho)
- * is the scalar code's own, so results are those of the scalar path. */
+ * lanes), DJN encryption (hs^a mod n^2 from the key's fixed-base table, one
+ * secret a per lane) and scalar multiplication (c^e mod n^2, one public e
+ * per lane). The arithmetic outside the exponentiations (the reduction c mod
+ * p^2, L(x) h mod p, the CRT recombination, (1 + m n) rho, the scalar's
+ * reduction mod n and the inversion of negated lanes) is the scalar code's
+ * own, so results are those of the scalar path. */
 #include <sodium.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "paillier_internal.h"
@@ -162,4 +165,63 @@ int veil_paillier_add_many_mb(mpz_t r, const veil_paillier_pub *pk, const mpz_t 
     mpz_swap(r, fix);
     mpz_clears(fix, one, NULL);
     return 0;
+}
+
+int veil_paillier_mul_scalar_mb(mpz_t *const r[VEIL_MB_LANES], const veil_paillier_pub *pk,
+                                const mpz_t *const c[VEIL_MB_LANES],
+                                const mpz_t *const k[VEIL_MB_LANES])
+{
+    const veil_mb_ctx *ctx = &pk->mb;
+    lane_set e;
+    int negate[VEIL_MB_LANES] = {0};
+    size_t ebits = 1;
+    lanes_init(&e);
+    /* Reduce every scalar first (r may alias c or k): e[lane] as the scalar
+     * path computes it; padding lanes get e = 0. The scalars are public, so
+     * the common length is the longest of the group. */
+    for (int l = 0; l < VEIL_MB_LANES; l++) {
+        if (c[l] == NULL)
+            continue;
+        negate[l] = veil_paillier_scalar_exponent(e.v[l], pk, *k[l]);
+        size_t bits = mpz_sizeinbase(e.v[l], 2);
+        if (bits > ebits)
+            ebits = bits;
+    }
+    const size_t elen = (ebits + 7) / 8;
+    uint8_t *bytes = calloc(VEIL_MB_LANES, elen);
+    uint64_t *buf = veil_mb_alloc(ctx, 1);
+    int rc = -1;
+    if (bytes == NULL || buf == NULL)
+        goto done;
+    const uint8_t *eb[VEIL_MB_LANES];
+    for (int l = 0; l < VEIL_MB_LANES; l++) {
+        eb[l] = bytes + (size_t)l * elen;
+        if (mpz_sgn(e.v[l]) != 0)
+            mpz_export(bytes + (size_t)l * elen, NULL, -1, 1, 0, 0, e.v[l]);
+    }
+    /* Checked ciphertexts are in (0, n^2): loaded as they are. */
+    veil_mb_load(buf, c, ctx);
+    rc = veil_mb_powm(buf, buf, eb, elen, ebits, ctx);
+    if (rc != 0)
+        goto done;
+    veil_mb_store(e.out, buf, ctx);
+    for (int l = 0; l < VEIL_MB_LANES; l++) {
+        if (c[l] == NULL)
+            continue;
+        /* A ciphertext coprime to n gives an invertible power. */
+        if (negate[l] && mpz_invert(e.v[l], e.v[l], pk->n2) == 0) {
+            rc = 1 + l;
+            goto done;
+        }
+    }
+    for (int l = 0; l < VEIL_MB_LANES; l++)
+        if (c[l] != NULL)
+            mpz_swap(*r[l], e.v[l]);
+done:
+    free(bytes);
+    if (buf != NULL)
+        veil_mb_free(ctx, buf, 1);
+    for (int l = 0; l < VEIL_MB_LANES; l++)
+        mpz_clear(e.v[l]);
+    return rc;
 }

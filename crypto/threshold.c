@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "paillier_internal.h"
 #include "veil/batch.h"
 #include "veil/rand.h"
 
@@ -312,6 +313,29 @@ static int challenge(mpz_t e, const veil_threshold_key *k, unsigned index, const
     return bad ? -1 : 0;
 }
 
+/* A fresh secret nonce r, 0 < r < 2^nonce_bits. */
+static void draw_nonce(mpz_t r, const veil_threshold_key *k)
+{
+    do
+        veil_rand_mpz_bits(r, (unsigned)nonce_bits(k));
+    while (mpz_sgn(r) == 0);
+}
+
+/* The proof for out->ci from the commitments a = (c^4)^r and b = v^r:
+ * e = the challenge, z = r + e * Delta * s_i over the integers. */
+static veil_status prove(veil_threshold_partial *out, const veil_threshold_share *s, const mpz_t c,
+                         const mpz_t r, const mpz_t a, const mpz_t b, veil_err *err)
+{
+    const veil_threshold_key *k = s->key;
+    if (challenge(out->e, k, s->index, c, out->ci, a, b) != 0)
+        return veil_err_set(err, VEIL_ERR_NOMEM, "out of memory");
+    mpz_mul(out->z, out->e, k->delta);
+    mpz_mul(out->z, out->z, s->s);
+    mpz_add(out->z, out->z, r);
+    out->index = s->index;
+    return VEIL_OK;
+}
+
 veil_status veil_threshold_partial_decrypt(veil_threshold_partial *out,
                                            const veil_threshold_share *s, const mpz_t c,
                                            veil_err *err)
@@ -328,20 +352,10 @@ veil_status veil_threshold_partial_decrypt(veil_threshold_partial *out,
     /* c_i = c^(2 Delta s_i): the share is used only here and in z below. */
     powm_secret(out->ci, c, two_delta, s->s, k->n2);
     mpz_powm(x, c, four, k->n2); /* x = c^4, public */
-    do
-        veil_rand_mpz_bits(r, (unsigned)nonce_bits(k));
-    while (mpz_sgn(r) == 0);
+    draw_nonce(r, k);
     mpz_powm_sec(a, x, r, k->n2);
     mpz_powm_sec(b, k->v, r, k->n2);
-    if (challenge(out->e, k, s->index, c, out->ci, a, b) != 0) {
-        st = veil_err_set(err, VEIL_ERR_NOMEM, "out of memory");
-    } else {
-        /* z = r + e * Delta * s_i over the integers. */
-        mpz_mul(out->z, out->e, k->delta);
-        mpz_mul(out->z, out->z, s->s);
-        mpz_add(out->z, out->z, r);
-        out->index = s->index;
-    }
+    st = prove(out, s, c, r, a, b, err);
     veil_mpz_wipe(r);
     mpz_clears(two_delta, four, x, a, b, NULL);
     if (st != VEIL_OK)
@@ -520,12 +534,14 @@ veil_status veil_threshold_combine(mpz_t m, const veil_threshold_key *k,
 
 /* ---- batches (the pattern of crypto/batch.c) ---- */
 
-typedef veil_status (*item_fn)(void *ctx, size_t i, veil_err *err);
+/* fn handles items [i, i + n), 1 <= n <= the batch's unit, in order; on a
+ * failure it sets *failed to the failing item. */
+typedef veil_status (*group_fn)(void *ctx, size_t i, size_t n, size_t *failed, veil_err *err);
 
 typedef struct {
-    item_fn fn;
+    group_fn fn;
     void *ctx;
-    size_t begin, end;
+    size_t begin, end, unit;
     veil_status st;
     size_t failed_at;
     veil_err err;
@@ -536,11 +552,11 @@ typedef struct {
 static void run_job(item_job *job)
 {
     job->st = VEIL_OK;
-    for (size_t i = job->begin; i < job->end; i++) {
-        veil_status st = job->fn(job->ctx, i, &job->err);
+    for (size_t i = job->begin; i < job->end; i += job->unit) {
+        size_t n = job->end - i < job->unit ? job->end - i : job->unit;
+        veil_status st = job->fn(job->ctx, i, n, &job->failed_at, &job->err);
         if (st != VEIL_OK) {
             job->st = st;
-            job->failed_at = i;
             return;
         }
     }
@@ -552,30 +568,35 @@ static void *job_main(void *arg)
     return NULL;
 }
 
-/* Runs fn on items [0, count) in contiguous chunks, chunk 0 on the calling
- * thread; joins every worker on every path; reports the lowest failing item
- * (1-based in the message, 0-based in *failed). */
-static veil_status run_items(item_fn fn, void *ctx, size_t count, unsigned threads, size_t *failed,
-                             veil_err *err)
+/* Runs fn on items [0, count) in contiguous chunks of whole units (groups
+ * of `unit` items; only the last chunk may end in a partial one), chunk 0
+ * on the calling thread; joins every worker on every path; reports the
+ * lowest failing item (1-based in the message, 0-based in *failed). */
+static veil_status run_items(group_fn fn, void *ctx, size_t count, size_t unit, unsigned threads,
+                             size_t *failed, veil_err *err)
 {
     veil_err_clear(err);
     *failed = count;
     if (count == 0)
         return VEIL_OK;
+    size_t units = (count + unit - 1) / unit;
     size_t nw = threads == 0 ? veil_cpu_count() : threads;
     if (nw > VEIL_BATCH_MAX_THREADS)
         nw = VEIL_BATCH_MAX_THREADS;
-    if (nw > count)
-        nw = count;
+    if (nw > units)
+        nw = units;
     item_job *jobs = calloc(nw, sizeof *jobs);
     if (jobs == NULL)
         return veil_err_set(err, VEIL_ERR_NOMEM, "batch of %zu items: out of memory", count);
-    size_t base = count / nw, extra = count % nw, begin = 0;
+    size_t base = units / nw, extra = units % nw, begin = 0;
     for (size_t w = 0; w < nw; w++) {
         jobs[w].fn = fn;
         jobs[w].ctx = ctx;
+        jobs[w].unit = unit;
         jobs[w].begin = begin;
-        jobs[w].end = begin + base + (w < extra ? 1 : 0);
+        jobs[w].end = begin + (base + (w < extra ? 1 : 0)) * unit;
+        if (jobs[w].end > count)
+            jobs[w].end = count;
         begin = jobs[w].end;
         veil_err_clear(&jobs[w].err);
     }
@@ -609,27 +630,171 @@ typedef struct {
     const veil_threshold_key *k;
     veil_threshold_partial *parts;
     const mpz_t *c;
+    /* the engine path: the context for n^2 and the secret exponent
+     * 2 Delta s_i as es_bits little-endian bits (a public bound) */
+    const veil_mb_ctx *mb;
+    const uint8_t *es;
+    size_t es_bits;
 } batch_ctx;
 
-static veil_status decrypt_item(void *arg, size_t i, veil_err *err)
+static veil_status decrypt_items(void *arg, size_t i, size_t n, size_t *failed, veil_err *err)
 {
     batch_ctx *x = arg;
-    return veil_threshold_partial_decrypt(&x->parts[i], x->s, x->c[i], err);
+    for (size_t j = i; j < i + n; j++) {
+        veil_status st = veil_threshold_partial_decrypt(&x->parts[j], x->s, x->c[j], err);
+        if (st != VEIL_OK) {
+            *failed = j;
+            return st;
+        }
+    }
+    return VEIL_OK;
 }
 
-static veil_status verify_item(void *arg, size_t i, veil_err *err)
+static veil_status verify_items(void *arg, size_t i, size_t n, size_t *failed, veil_err *err)
 {
     batch_ctx *x = arg;
-    return veil_threshold_partial_verify(x->k, x->c[i], &x->parts[i], err);
+    for (size_t j = i; j < i + n; j++) {
+        veil_status st = veil_threshold_partial_verify(x->k, x->c[j], &x->parts[j], err);
+        if (st != VEIL_OK) {
+            *failed = j;
+            return st;
+        }
+    }
+    return VEIL_OK;
+}
+
+/* The three exponentiations of up to eight partial decryptions in the IFMA
+ * engine's lanes, all with the constant-time veil_mb_powm: c_i = c^(2 Delta
+ * s_i) (one secret exponent for every lane), a = (c^4)^r and b = v^r (a
+ * fresh secret r per lane), each exponent read for a public length. A
+ * padding lane has base 0 (or v) and nonce 0; its results are never
+ * stored, and every buffer that held a secret is wiped. The proofs are the
+ * scalar path's (prove). */
+static int powers_mb(const batch_ctx *x, const mpz_t *const c[VEIL_MB_LANES],
+                     mpz_t *const ci[VEIL_MB_LANES], mpz_t *const a[VEIL_MB_LANES],
+                     mpz_t *const b[VEIL_MB_LANES], const uint8_t *const r[VEIL_MB_LANES],
+                     size_t rbits)
+{
+    const veil_mb_ctx *ctx = x->mb;
+    const uint8_t *es[VEIL_MB_LANES];
+    const mpz_t *v[VEIL_MB_LANES];
+    for (int l = 0; l < VEIL_MB_LANES; l++) {
+        es[l] = x->es;
+        v[l] = (const mpz_t *)&x->k->v;
+    }
+    uint64_t *buf = veil_mb_alloc(ctx, 3);
+    if (buf == NULL)
+        return -1;
+    uint64_t *t0 = buf, *t1 = buf + ctx->N * VEIL_MB_LANES, *t2 = buf + 2 * ctx->N * VEIL_MB_LANES;
+    veil_mb_load(t0, c, ctx);
+    veil_mb_mulmod(t1, t0, t0, ctx);
+    veil_mb_mulmod(t2, t1, t1, ctx); /* c^4 */
+    veil_mb_load(t1, v, ctx);
+    int rc = veil_mb_powm(t0, t0, es, (x->es_bits + 7) / 8, x->es_bits, ctx);
+    if (rc == 0)
+        rc = veil_mb_powm(t2, t2, r, (rbits + 7) / 8, rbits, ctx);
+    if (rc == 0)
+        rc = veil_mb_powm(t1, t1, r, (rbits + 7) / 8, rbits, ctx);
+    if (rc == 0) {
+        veil_mb_store(ci, t0, ctx);
+        veil_mb_store(a, t2, ctx);
+        veil_mb_store(b, t1, ctx);
+    }
+    veil_mb_free(ctx, buf, 3);
+    return rc;
+}
+
+static veil_status decrypt_group_mb(void *arg, size_t i, size_t n, size_t *failed, veil_err *err)
+{
+    batch_ctx *x = arg;
+    const veil_threshold_key *k = x->k;
+    const size_t rbits = nonce_bits(k), rlen = (rbits + 7) / 8;
+    const mpz_t *c[VEIL_MB_LANES] = {NULL};
+    mpz_t *ci[VEIL_MB_LANES] = {NULL}, *a[VEIL_MB_LANES] = {NULL}, *b[VEIL_MB_LANES] = {NULL};
+    const uint8_t *rb[VEIL_MB_LANES];
+    mpz_t r[VEIL_MB_LANES], av[VEIL_MB_LANES], bv[VEIL_MB_LANES];
+    for (size_t l = 0; l < n; l++) {
+        veil_status st = veil_paillier_check_ct(k->pk, x->c[i + l], err);
+        if (st != VEIL_OK) {
+            *failed = i + l;
+            return st;
+        }
+    }
+    uint8_t *bytes = calloc(VEIL_MB_LANES, rlen);
+    if (bytes == NULL) {
+        *failed = i;
+        return veil_err_set(err, VEIL_ERR_NOMEM, "out of memory");
+    }
+    for (size_t l = 0; l < VEIL_MB_LANES; l++) {
+        mpz_inits(r[l], av[l], bv[l], NULL);
+        rb[l] = bytes + l * rlen;
+        if (l >= n)
+            continue; /* padding: nonce 0, results not stored */
+        c[l] = &x->c[i + l];
+        ci[l] = &x->parts[i + l].ci;
+        a[l] = &av[l];
+        b[l] = &bv[l];
+        draw_nonce(r[l], k);
+        mpz_export(bytes + l * rlen, NULL, -1, 1, 0, 0, r[l]);
+    }
+    veil_status st = VEIL_OK;
+    if (powers_mb(x, c, ci, a, b, rb, rbits) != 0) {
+        *failed = i;
+        st = veil_err_set(err, VEIL_ERR_NOMEM, "out of memory (IFMA engine)");
+    }
+    for (size_t l = 0; l < n && st == VEIL_OK; l++) {
+        st = prove(&x->parts[i + l], x->s, x->c[i + l], r[l], av[l], bv[l], err);
+        if (st != VEIL_OK)
+            *failed = i + l;
+    }
+    sodium_memzero(bytes, VEIL_MB_LANES * rlen);
+    free(bytes);
+    for (size_t l = 0; l < VEIL_MB_LANES; l++) {
+        veil_mpz_wipe(r[l]);
+        mpz_clears(av[l], bv[l], NULL);
+    }
+    return st;
+}
+
+/* 2 Delta s_i as little-endian bytes for veil_mb_powm, padded to the public
+ * bound bits(2 Delta) + bits(n^2) (s_i < n^2): malloc'd, NULL when out of
+ * memory. Wipe with sodium_memzero before freeing. */
+static uint8_t *share_exponent(const veil_threshold_share *s, size_t *bits)
+{
+    const veil_threshold_key *k = s->key;
+    mpz_t e;
+    mpz_init(e);
+    mpz_mul_ui(e, k->delta, 2);
+    *bits = mpz_sizeinbase(e, 2) + mpz_sizeinbase(k->n2, 2);
+    uint8_t *b = calloc((*bits + 7) / 8, 1);
+    mpz_mul(e, e, s->s);
+    if (b != NULL && mpz_sgn(e) > 0)
+        mpz_export(b, NULL, -1, 1, 0, 0, e);
+    veil_mpz_wipe(e);
+    return b;
 }
 
 veil_status veil_threshold_partial_decrypt_batch(veil_threshold_partial *out,
                                                  const veil_threshold_share *s, const mpz_t *c,
                                                  size_t count, unsigned threads, veil_err *err)
 {
-    batch_ctx x = {s, s->key, out, c};
+    batch_ctx x = {s, s->key, out, c, NULL, NULL, 0};
+    uint8_t *es = NULL;
+    /* Read the engine setting once; without memory for the exponent the
+     * scalar path runs. */
+    if (count > 0 && veil_mb_active() && s->key->pk->mb_ok &&
+        (es = share_exponent(s, &x.es_bits)) != NULL) {
+        x.mb = &s->key->pk->mb;
+        x.es = es;
+    }
     size_t failed;
-    veil_status st = run_items(decrypt_item, &x, count, threads, &failed, err);
+    veil_status st =
+        es != NULL ? run_items(decrypt_group_mb, &x, count, VEIL_MB_LANES, threads, &failed, err)
+                   : run_items(decrypt_items, &x, count, 1, threads, &failed, err);
+    if (es != NULL) {
+        sodium_memzero(es, (x.es_bits + 7) / 8);
+        free(es);
+    }
     if (st != VEIL_OK)
         for (size_t i = 0; i < count; i++) {
             mpz_set_ui(out[i].ci, 0);
@@ -643,6 +808,6 @@ veil_status veil_threshold_partial_verify_batch(size_t *bad, const veil_threshol
                                                 const mpz_t *c, const veil_threshold_partial *parts,
                                                 size_t count, unsigned threads, veil_err *err)
 {
-    batch_ctx x = {NULL, k, (veil_threshold_partial *)parts, c};
-    return run_items(verify_item, &x, count, threads, bad, err);
+    batch_ctx x = {NULL, k, (veil_threshold_partial *)parts, c, NULL, NULL, 0};
+    return run_items(verify_items, &x, count, 1, threads, bad, err);
 }

@@ -14,6 +14,7 @@
 #include "threshold_testkey.h"
 #include "veil/ctfile.h"
 #include "veil/encrypted.h"
+#include "veil/engine.h"
 #include "veil/rand.h"
 #include "veil/threshold.h"
 
@@ -466,6 +467,106 @@ static void test_batch_matches_single(void)
     }
 }
 
+/* ---- the IFMA engine path of the batch ---- */
+
+enum { EB_MAX = 9 };
+
+/* parts[0..count) of share s from one batch call with engine e; every
+ * partial verifies (one at a time and as a batch) and carries s's index. */
+static void engine_batch(veil_threshold_partial *parts, const veil_threshold_share *s,
+                         const mpz_t *c, size_t count, unsigned threads, veil_engine e)
+{
+    veil_err err;
+    veil_engine saved = veil_engine_selected();
+    veil_engine_select(e);
+    CU_ASSERT_EQUAL(strcmp(veil_engine_name(), "ifma") == 0, e == VEIL_ENGINE_AUTO);
+    CU_ASSERT_EQUAL_FATAL(veil_threshold_partial_decrypt_batch(parts, s, c, count, threads, &err),
+                          VEIL_OK);
+    veil_engine_select(saved);
+    for (size_t i = 0; i < count; i++) {
+        CU_ASSERT_EQUAL(parts[i].index, veil_threshold_share_index(s));
+        CU_ASSERT_EQUAL(veil_threshold_partial_verify(g_key, c[i], &parts[i], &err), VEIL_OK);
+    }
+    size_t bad = 99;
+    CU_ASSERT_EQUAL(veil_threshold_partial_verify_batch(&bad, g_key, c, parts, count, 1, &err),
+                    VEIL_OK);
+    CU_ASSERT_EQUAL(bad, count);
+}
+
+/* With the engine, batches of 1, 8 and 9 (a full group and a partial one,
+ * on one and two threads) give c_i equal to the single call's bit for bit
+ * and proofs that verify; the scalar engine gives the same c_i; three
+ * parties' engine batches combine to the plaintexts. */
+static void test_batch_engine_partials(void)
+{
+    if (!veil_engine_ifma_supported()) {
+        printf("\n  skipped: this CPU has no AVX512-IFMA\n");
+        return;
+    }
+    veil_err err;
+    mpz_t c[EB_MAX], m;
+    veil_threshold_partial single[EB_MAX], eng[3][EB_MAX], scal[EB_MAX];
+    long values[EB_MAX];
+    mpz_init(m);
+    for (int i = 0; i < EB_MAX; i++) {
+        mpz_init(c[i]);
+        values[i] = (i % 2 ? -1 : 1) * (123457L * i + 11);
+        encrypt_si(c[i], g_key, values[i]);
+        veil_threshold_partial_init(&single[i]);
+        veil_threshold_partial_init(&scal[i]);
+        for (int p = 0; p < 3; p++)
+            veil_threshold_partial_init(&eng[p][i]);
+    }
+    for (int i = 0; i < EB_MAX; i++)
+        CU_ASSERT_EQUAL_FATAL(veil_threshold_partial_decrypt(&single[i], g_shares[0], c[i], &err),
+                              VEIL_OK);
+    static const size_t counts[] = {1, 8, 9};
+    for (size_t j = 0; j < 3; j++) {
+        size_t count = counts[j];
+        engine_batch(eng[0], g_shares[0], (const mpz_t *)c, count, count == 9 ? 2 : 1,
+                     VEIL_ENGINE_AUTO);
+        for (size_t i = 0; i < count; i++) {
+            CU_ASSERT(mpz_cmp(eng[0][i].ci, single[i].ci) == 0);
+            /* fresh nonces: the proofs differ from the single call's */
+            CU_ASSERT(mpz_cmp(eng[0][i].z, single[i].z) != 0);
+        }
+    }
+    engine_batch(scal, g_shares[0], (const mpz_t *)c, EB_MAX, 2, VEIL_ENGINE_SCALAR);
+    for (int i = 0; i < EB_MAX; i++)
+        CU_ASSERT(mpz_cmp(scal[i].ci, single[i].ci) == 0);
+    engine_batch(eng[1], g_shares[3], (const mpz_t *)c, EB_MAX, 1, VEIL_ENGINE_AUTO);
+    engine_batch(eng[2], g_shares[4], (const mpz_t *)c, EB_MAX, 3, VEIL_ENGINE_AUTO);
+    for (int i = 0; i < EB_MAX; i++) {
+        veil_threshold_partial three[3] = {eng[2][i], eng[0][i], eng[1][i]};
+        mpz_set_ui(m, 0);
+        CU_ASSERT_EQUAL(veil_threshold_combine(m, g_key, three, 3, &err), VEIL_OK);
+        CU_ASSERT_EQUAL(decode_si(g_key, m), values[i]);
+    }
+    /* a bad ciphertext in the partial group (item 9), then in the full
+     * group (item 4): named, outputs cleared */
+    veil_engine saved = veil_engine_selected();
+    veil_engine_select(VEIL_ENGINE_AUTO);
+    mpz_set_ui(c[8], 0);
+    veil_status st =
+        veil_threshold_partial_decrypt_batch(eng[0], g_shares[0], (const mpz_t *)c, 9, 2, &err);
+    TU_ASSERT_ERR(st, err, VEIL_ERR_CRYPTO, "item 9: ciphertext is out of range");
+    for (int i = 0; i < EB_MAX; i++)
+        CU_ASSERT(mpz_sgn(eng[0][i].ci) == 0 && mpz_sgn(eng[0][i].z) == 0);
+    veil_paillier_pub_n(c[3], veil_threshold_key_pub(g_key));
+    st = veil_threshold_partial_decrypt_batch(eng[1], g_shares[3], (const mpz_t *)c, 9, 1, &err);
+    TU_ASSERT_ERR(st, err, VEIL_ERR_CRYPTO, "item 4: ciphertext is not invertible");
+    CU_ASSERT(mpz_sgn(eng[1][0].ci) == 0);
+    veil_engine_select(saved);
+    for (int i = 0; i < EB_MAX; i++) {
+        mpz_clear(c[i]);
+        veil_threshold_partial_clear(&single[i]);
+        veil_threshold_partial_clear(&scal[i]);
+        for (int p = 0; p < 3; p++)
+            veil_threshold_partial_clear(&eng[p][i]);
+    }
+    mpz_clear(m);
+}
+
 /* ---- dealing ---- */
 
 static void test_safe_prime_and_deal_checks(void)
@@ -802,6 +903,8 @@ int main(void)
          test_result_partials_combine_and_name_parties},
         {"combine_result reports overflow", test_combine_result_reports_overflow},
         {"batch matches single, lowest failing item", test_batch_matches_single},
+        {"engine batch: c_i equal the scalar path's, proofs verify, combine (1, 8, 9 items)",
+         test_batch_engine_partials},
         {"safe primes, deal checks, 9-of-16", test_safe_prime_and_deal_checks},
         {"key and partials files round trip", test_key_and_partials_files_round_trip},
         {"a share file alone decrypts and holds no private key",

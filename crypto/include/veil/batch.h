@@ -1,4 +1,5 @@
-/* Batch encryption and decryption of whole columns on all cores.
+/* Batch encryption, decryption and scalar multiplication of whole columns
+ * on all cores.
  *
  * threads == 0 means one worker per available CPU (veil_cpu_count()); the
  * number of workers is further capped at `count` and at
@@ -43,6 +44,18 @@ veil_status veil_paillier_encrypt_batch(mpz_t *c, const veil_paillier_pub *pk, c
  * index) is reported with its index. */
 veil_status veil_paillier_decrypt_batch(mpz_t *m, const veil_paillier_priv *sk, const mpz_t *c,
                                         size_t count, unsigned threads, veil_err *err) VEIL_WUR;
+/* r[i] = E(k[i] D(c[i])), the result of veil_paillier_mul_scalar(r[i], pk,
+ * c[i], k[i]) bit for bit: scalars are signed integers of any size, reduced
+ * mod n; a negative one (above n / 2 once reduced) costs an exponentiation
+ * by n - (k mod n) and an inversion. Unlike the single-value call, which
+ * leaves the check to its caller, every c[i] is checked as in
+ * veil_paillier_decrypt_batch (VEIL_ERR_CRYPTO, lowest index reported). r
+ * may be c or k. With the IFMA engine, eight values at a time are powered
+ * in its lanes (veil/engine.h); the scalars are treated as public, so a
+ * group of eight costs the longest reduced scalar of the group. */
+veil_status veil_paillier_mul_scalar_batch(mpz_t *r, const veil_paillier_pub *pk, const mpz_t *c,
+                                           const mpz_t *k, size_t count, unsigned threads,
+                                           veil_err *err) VEIL_WUR;
 
 #ifdef __cplusplus
 }

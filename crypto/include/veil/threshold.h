@@ -142,7 +142,12 @@ veil_status veil_threshold_combine(mpz_t m, const veil_threshold_key *k,
 
 /* The same over a column on several threads (threads == 0: one per CPU),
  * following veil/batch.h: the lowest failing index is reported ("item
- * 3: ..."), outputs are cleared on failure. */
+ * 3: ..."), outputs are cleared on failure. With the IFMA engine
+ * (veil/engine.h) each worker takes groups of eight items and does the
+ * three exponentiations of each group (c^(2 Delta s_i), (c^4)^r, v^r) in
+ * the engine's lanes with its constant-time exponentiation, exponents read
+ * for their public bounds; c_i is the single call's bit for bit and the
+ * proofs (fresh nonces) verify alike. */
 veil_status veil_threshold_partial_decrypt_batch(veil_threshold_partial *out,
                                                  const veil_threshold_share *s, const mpz_t *c,
                                                  size_t count, unsigned threads,
