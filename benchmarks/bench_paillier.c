@@ -25,6 +25,7 @@
 #include "veil/engine.h"
 #include "veil/error.h"
 #include "veil/paillier.h"
+#include "veil/pool.h"
 #include "veil/rand.h"
 
 int veil_bench_deid(unsigned long rows);                    /* bench_deid.c */
@@ -96,6 +97,11 @@ typedef struct {
     mpz_t k64, kneg;     /* scalars */
     mpz_t kfull;         /* a random scalar in [0, n) */
     mpz_t lambda, mu;    /* textbook decryption key */
+    /* CRT alone (GMP): p^2, q^2, p - 1, q - 1, h_p, h_q, p^-1 mod q */
+    mpz_t p, q, p2, q2, pm1, qm1, hp, hq, pinv;
+    mpz_t hs;                  /* DJN base (0 for an ordinary key) */
+    unsigned djn_bits;         /* DJN exponent bits (veil's choice per size) */
+    veil_paillier_pool *pool;  /* the pool-alone row */
     mpz_t *bm, *bc, *bd; /* batch plaintexts, ciphertexts, decryptions */
     mpz_t *bk, *br;      /* batch scalars (random, signed) and products */
     mpz_t *agg;          /* AGG_CHUNK ciphertexts, c1 and c2 alternating */
@@ -166,6 +172,61 @@ static void op_encrypt(bench_ctx *x)
     check(veil_paillier_encrypt(x->out, x->pk, x->m1, &err), &err, "encrypt");
 }
 
+/* Textbook key generation on the same GMP: two random primes of bits/2
+ * (top two bits set, so n has exactly `bits` bits), n, lambda, mu = lambda^-1
+ * mod n (g = n + 1). No safe primes, no screening, no DJN table. */
+static void op_keygen_textbook(bench_ctx *x)
+{
+    mpz_t p, q, n, l, mu;
+    mpz_inits(p, q, n, l, mu, NULL);
+    do {
+        veil_rand_mpz_bits(p, x->bits / 2);
+        mpz_setbit(p, x->bits / 2 - 1);
+        mpz_setbit(p, x->bits / 2 - 2);
+        mpz_nextprime(p, p);
+        veil_rand_mpz_bits(q, x->bits / 2);
+        mpz_setbit(q, x->bits / 2 - 1);
+        mpz_setbit(q, x->bits / 2 - 2);
+        mpz_nextprime(q, q);
+        mpz_mul(n, p, q);
+    } while (mpz_cmp(p, q) == 0 || mpz_sizeinbase(n, 2) != x->bits);
+    mpz_sub_ui(p, p, 1);
+    mpz_sub_ui(q, q, 1);
+    mpz_lcm(l, p, q);
+    if (mpz_invert(mu, l, n) == 0)
+        die("textbook keygen: lambda is not invertible mod n");
+    veil_mpz_wipe(p);
+    veil_mpz_wipe(q);
+    veil_mpz_wipe(l);
+    veil_mpz_wipe(mu);
+    mpz_clear(n);
+}
+
+/* DJN alone: (1 + m n) hs^a mod n^2 with a fresh secret a of veil's
+ * exponent size, by mpz_powm_sec (constant time) without the fixed-base
+ * table or veil's Montgomery code. */
+static void op_encrypt_djn_powm(bench_ctx *x)
+{
+    mpz_t a, r;
+    mpz_inits(a, r, NULL);
+    veil_rand_mpz_bits(a, x->djn_bits);
+    mpz_setbit(a, 0); /* mpz_powm_sec needs a positive exponent */
+    mpz_powm_sec(r, x->hs, a, x->n2);
+    mpz_mul(x->out, x->m1, x->n);
+    mpz_add_ui(x->out, x->out, 1);
+    mpz_mul(x->out, x->out, r);
+    mpz_mod(x->out, x->out, x->n2);
+    veil_mpz_wipe(a);
+    veil_mpz_wipe(r);
+}
+
+/* The pool alone: the online cost of an encryption with a filled pool. */
+static void op_encrypt_pooled(bench_ctx *x)
+{
+    veil_err err;
+    check(veil_paillier_encrypt_pooled(x->out, x->pool, x->m1, &err), &err, "encrypt_pooled");
+}
+
 static void op_encrypt_textbook(bench_ctx *x)
 {
     veil_err err;
@@ -194,6 +255,34 @@ static void decrypt_textbook(mpz_t m, const bench_ctx *x, const mpz_t c)
 static void op_decrypt_textbook(bench_ctx *x)
 {
     decrypt_textbook(x->out, x, x->c1);
+}
+
+/* CRT alone: m_p = L_p(c^(p-1) mod p^2) h_p mod p and the same mod q with
+ * GMP's constant-time mpz_powm_sec, recombined (Garner); no OpenSSL. */
+static void op_decrypt_crt_gmp(bench_ctx *x)
+{
+    mpz_t mp, mq;
+    mpz_inits(mp, mq, NULL);
+    mpz_mod(mp, x->c1, x->p2);
+    mpz_powm_sec(mp, mp, x->pm1, x->p2);
+    mpz_sub_ui(mp, mp, 1);
+    mpz_divexact(mp, mp, x->p);
+    mpz_mul(mp, mp, x->hp);
+    mpz_mod(mp, mp, x->p);
+    mpz_mod(mq, x->c1, x->q2);
+    mpz_powm_sec(mq, mq, x->qm1, x->q2);
+    mpz_sub_ui(mq, mq, 1);
+    mpz_divexact(mq, mq, x->q);
+    mpz_mul(mq, mq, x->hq);
+    mpz_mod(mq, mq, x->q);
+    /* m = m_p + p ((m_q - m_p) p^-1 mod q) */
+    mpz_sub(mq, mq, mp);
+    mpz_mul(mq, mq, x->pinv);
+    mpz_mod(mq, mq, x->q);
+    mpz_mul(mq, mq, x->p);
+    mpz_add(x->out, mp, mq);
+    veil_mpz_wipe(mp);
+    veil_mpz_wipe(mq);
 }
 
 static void op_add(bench_ctx *x)
@@ -418,6 +507,27 @@ static void prepare(bench_ctx *x)
     veil_mpz_wipe(p);
     veil_mpz_wipe(q);
 
+    /* CRT constants: h_p = L_p((n + 1)^(p-1) mod p^2)^-1 mod p, etc. */
+    veil_paillier_priv_p(x->p, x->sk);
+    veil_paillier_priv_q(x->q, x->sk);
+    mpz_mul(x->p2, x->p, x->p);
+    mpz_mul(x->q2, x->q, x->q);
+    mpz_sub_ui(x->pm1, x->p, 1);
+    mpz_sub_ui(x->qm1, x->q, 1);
+    mpz_add_ui(t, x->n, 1);
+    mpz_powm(x->hp, t, x->pm1, x->p2);
+    mpz_sub_ui(x->hp, x->hp, 1);
+    mpz_divexact(x->hp, x->hp, x->p);
+    mpz_powm(x->hq, t, x->qm1, x->q2);
+    mpz_sub_ui(x->hq, x->hq, 1);
+    mpz_divexact(x->hq, x->hq, x->q);
+    if (mpz_invert(x->hp, x->hp, x->p) == 0 || mpz_invert(x->hq, x->hq, x->q) == 0 ||
+        mpz_invert(x->pinv, x->p, x->q) == 0)
+        die("%u-bit key: CRT constants are not invertible", x->bits);
+    veil_paillier_pub_hs(x->hs, x->pk);
+    /* veil's DJN exponent sizes (crypto/paillier_key.c, docs/paillier.md) */
+    x->djn_bits = x->bits == 2048 ? 448 : x->bits == 3072 ? 512 : 608;
+
     x->items = x->opts->batch_items;
     x->bm = vec_new(x->items);
     x->bc = vec_new(x->items);
@@ -541,14 +651,18 @@ static void bench_bits(bench_table *tab, const bench_opts *o, unsigned bits)
     x.opts = o;
     x.bits = bits;
     mpz_inits(x.n, x.n2, x.v1, x.v2, x.m1, x.m2, x.c1, x.c2, x.out, x.k64, x.kneg, x.kfull,
-              x.lambda, x.mu, NULL);
+              x.lambda, x.mu, x.p, x.q, x.p2, x.q2, x.pm1, x.qm1, x.hp, x.hq, x.pinv, x.hs, NULL);
     mpz_t want;
     mpz_init(want);
     bench_row *ref, *r;
 
     /* Key generation; the last key made is the one measured below. */
+    ref = measure(tab, &x, "keygen_textbook", "keygen textbook (two random primes)",
+                  op_keygen_textbook, 0.0, o->keygen_keys, 1, 1, 0);
+    print_row(ref);
     r = measure(tab, &x, "keygen", "keygen (DJN, veil default)", op_keygen, 0.0, o->keygen_keys, 1,
                 1, 0);
+    compare(r, ref);
     print_row(r);
     prepare(&x);
     expect_decrypts_to(&x, x.c1, x.m1, "keygen");
@@ -565,6 +679,30 @@ static void bench_bits(bench_table *tab, const bench_opts *o, unsigned bits)
     compare(r, ref);
     print_row(r);
     expect_decrypts_to(&x, x.out, x.m1, "encrypt");
+    /* Each optimisation alone. */
+    if (veil_paillier_pub_is_djn(x.pk)) {
+        r = measure(tab, &x, "encrypt_djn_powm", "encrypt, DJN alone (powm_sec, no table)",
+                    op_encrypt_djn_powm, o->seconds, 1, 1, 1, 1);
+        compare(r, ref);
+        print_row(r);
+        expect_decrypts_to(&x, x.out, x.m1, "encrypt_djn_powm");
+    }
+    {
+        veil_err err;
+        /* Enough randomizers for the warm-up and the measured runs. */
+        unsigned pooled = o->batch_items * 16u;
+        check(veil_paillier_pool_new(&x.pool, x.pk, pooled + 1u, &err), &err, "pool_new");
+        check(veil_paillier_pool_fill(x.pool, 0, &err), &err, "pool_fill");
+        r = measure(tab, &x, "encrypt_pooled", "encrypt, filled pool alone (online)",
+                    op_encrypt_pooled, 0.0, pooled, 1, 1, 1);
+        if (veil_paillier_pool_misses(x.pool) != 0)
+            die("the pool ran dry during the pooled-encryption row");
+        compare(r, ref);
+        print_row(r);
+        expect_decrypts_to(&x, x.out, x.m1, "encrypt_pooled");
+        veil_paillier_pool_free(x.pool);
+        x.pool = NULL;
+    }
 
     ref = measure(tab, &x, "decrypt_textbook", "decrypt textbook (c^lambda, no CRT)",
                   op_decrypt_textbook, o->seconds, 1, 1, 1, 1);
@@ -576,6 +714,11 @@ static void bench_bits(bench_table *tab, const bench_opts *o, unsigned bits)
     compare(r, ref);
     print_row(r);
     expect_equal(&x, x.out, x.m1, "decrypt");
+    r = measure(tab, &x, "decrypt_crt_gmp", "decrypt, CRT alone (GMP mpz_powm_sec)",
+                op_decrypt_crt_gmp, o->seconds, 1, 1, 1, 1);
+    compare(r, ref);
+    print_row(r);
+    expect_equal(&x, x.out, x.m1, "decrypt_crt_gmp");
 
     r = measure(tab, &x, "add", "add (c1 * c2 mod n^2)", op_add, o->seconds, 1, 1, 1, 1);
     print_row(r);
@@ -642,6 +785,9 @@ static void bench_bits(bench_table *tab, const bench_opts *o, unsigned bits)
     vec_free(x.br, x.items);
     veil_mpz_wipe(x.lambda);
     veil_mpz_wipe(x.mu);
+    mpz_t *crt[] = {&x.p, &x.q, &x.p2, &x.q2, &x.pm1, &x.qm1, &x.hp, &x.hq, &x.pinv, &x.hs};
+    for (size_t i = 0; i < sizeof crt / sizeof crt[0]; i++)
+        veil_mpz_wipe(*crt[i]);
     mpz_clears(want, x.n, x.n2, x.v1, x.v2, x.m1, x.m2, x.c1, x.c2, x.out, x.k64, x.kneg, x.kfull,
                NULL);
     veil_paillier_priv_free(x.sk);
