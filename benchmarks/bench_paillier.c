@@ -90,21 +90,21 @@ typedef struct {
     veil_paillier_priv *sk;
     const veil_paillier_pub *pk;
     mpz_t n, n2;
-    mpz_t v1, v2;        /* signed plaintexts */
-    mpz_t m1, m2;        /* their residues */
-    mpz_t c1, c2;        /* ciphertexts of m1, m2 */
-    mpz_t out;           /* result of the operation being measured */
-    mpz_t k64, kneg;     /* scalars */
-    mpz_t kfull;         /* a random scalar in [0, n) */
-    mpz_t lambda, mu;    /* textbook decryption key */
+    mpz_t v1, v2;     /* signed plaintexts */
+    mpz_t m1, m2;     /* their residues */
+    mpz_t c1, c2;     /* ciphertexts of m1, m2 */
+    mpz_t out;        /* result of the operation being measured */
+    mpz_t k64, kneg;  /* scalars */
+    mpz_t kfull;      /* a random scalar in [0, n) */
+    mpz_t lambda, mu; /* textbook decryption key */
     /* CRT alone (GMP): p^2, q^2, p - 1, q - 1, h_p, h_q, p^-1 mod q */
     mpz_t p, q, p2, q2, pm1, qm1, hp, hq, pinv;
-    mpz_t hs;                  /* DJN base (0 for an ordinary key) */
-    unsigned djn_bits;         /* DJN exponent bits (veil's choice per size) */
-    veil_paillier_pool *pool;  /* the pool-alone row */
-    mpz_t *bm, *bc, *bd; /* batch plaintexts, ciphertexts, decryptions */
-    mpz_t *bk, *br;      /* batch scalars (random, signed) and products */
-    mpz_t *agg;          /* AGG_CHUNK ciphertexts, c1 and c2 alternating */
+    mpz_t hs;                 /* DJN base (0 for an ordinary key) */
+    unsigned djn_bits;        /* DJN exponent bits (veil's choice per size) */
+    veil_paillier_pool *pool; /* the pool-alone row */
+    mpz_t *bm, *bc, *bd;      /* batch plaintexts, ciphertexts, decryptions */
+    mpz_t *bk, *br;           /* batch scalars (random, signed) and products */
+    mpz_t *agg;               /* AGG_CHUNK ciphertexts, c1 and c2 alternating */
     size_t items;
     unsigned threads; /* of the batch being measured */
     /* the textbook rows the engine rows are compared with */

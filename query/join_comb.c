@@ -522,12 +522,11 @@ static veil_status aggbuf_flush(const qctx *x, qagg *g, agg_buf *b, veil_err *er
 
 /* Queues the ciphertexts department vd[i] holds for the combiner's own
  * element e for cell `cell`, each checked first. */
-static veil_status agg_add(const qctx *x, const comb *k, qagg *g, agg_buf *b, size_t cell,
-                           size_t i, size_t e, veil_err *err)
+static veil_status agg_add(const qctx *x, const comb *k, qagg *g, agg_buf *b, size_t cell, size_t i,
+                           size_t e, veil_err *err)
 {
     size_t d = g->vd[i], n = k->ncts[d];
-    const uint8_t *p =
-        (d == x->q->combiner ? k->sets[d].cts : k->store[d]) + e * n * x->ctlen;
+    const uint8_t *p = (d == x->q->combiner ? k->sets[d].cts : k->store[d]) + e * n * x->ctlen;
     for (size_t j = 0; j < n; j++) {
         if (b->n == AGG_BLOCK) {
             veil_status st = aggbuf_flush(x, g, b, err);
