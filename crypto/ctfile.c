@@ -57,8 +57,10 @@ static void key_sizes(const veil_paillier_pub *pk, size_t *nlen, size_t *n2len)
 
 /* Reads a ciphertext and checks it against the key: a value longer than
  * n^2 is out of range before it is even converted. */
-static veil_status ct_from_bytes(mpz_t c, const ProtobufCBinaryData *b, const veil_paillier_pub *pk,
-                                 size_t n2len, veil_err *err)
+/* unit_check 0: the range only (veil_column_reader_defer_unit_check). */
+static veil_status ct_from_bytes_ex(mpz_t c, const ProtobufCBinaryData *b,
+                                    const veil_paillier_pub *pk, size_t n2len, int unit_check,
+                                    veil_err *err)
 {
     if (b->len > n2len)
         return veil_err_set(err, VEIL_ERR_CRYPTO,
@@ -66,7 +68,23 @@ static veil_status ct_from_bytes(mpz_t c, const ProtobufCBinaryData *b, const ve
     veil_status st = veil_be_to_mpz(c, b->data, b->len, n2len, "the ciphertext", err);
     if (st != VEIL_OK)
         return st;
+    if (!unit_check) {
+        mpz_t n2;
+        mpz_init(n2);
+        veil_paillier_pub_n2(n2, pk);
+        int ok = mpz_sgn(c) > 0 && mpz_cmp(c, n2) < 0;
+        mpz_clear(n2);
+        return ok ? VEIL_OK
+                  : veil_err_set(err, VEIL_ERR_CRYPTO,
+                                 "ciphertext is out of range (must be in (0, n^2))");
+    }
     return veil_paillier_check_ct(pk, c, err);
+}
+
+static veil_status ct_from_bytes(mpz_t c, const ProtobufCBinaryData *b, const veil_paillier_pub *pk,
+                                 size_t n2len, veil_err *err)
+{
+    return ct_from_bytes_ex(c, b, pk, n2len, 1, err);
 }
 
 /* A bound read from a file: 0 <= bound <= max_int of the key. */
@@ -780,8 +798,14 @@ struct veil_column_reader {
     uint64_t frame_no;
     uint64_t read; /* values returned so far */
     int done, failed;
+    int defer_unit; /* veil_column_reader_defer_unit_check */
     char label[VEIL_GROUP_LABEL_MAX + 1];
 };
+
+void veil_column_reader_defer_unit_check(veil_column_reader *r)
+{
+    r->defer_unit = 1;
+}
 
 void veil_column_reader_close(veil_column_reader *r)
 {
@@ -981,7 +1005,7 @@ veil_status veil_column_reader_next(veil_column_reader *r, mpz_t c, const char *
         *eof = 1;
         return VEIL_OK;
     }
-    st = ct_from_bytes(c, &r->frame->values[r->pos], r->pk, r->n2len, err);
+    st = ct_from_bytes_ex(c, &r->frame->values[r->pos], r->pk, r->n2len, !r->defer_unit, err);
     if (st == VEIL_OK && r->info.grouped)
         st = label_from_bytes(r->label, &r->frame->groups[r->pos], "the group label", err);
     if (st != VEIL_OK) {

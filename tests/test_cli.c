@@ -7,7 +7,10 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <gmp.h>
+#include <sodium.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,13 +18,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "veil/ctfile.h"
+#include "veil/keyfile.h"
+#include "veil/paillier.h"
+
 static char workdir[] = "/tmp/veil-test-cli-XXXXXX";
 static char *g_out, *g_err;   /* output of the last run */
 static char fp1[65], fp2[65]; /* fingerprints of k1 and k2 */
 
 /* ---- helpers ---- */
 
-static char *slurp(const char *path)
+/* The whole file, NUL-terminated, its length in *size. */
+static char *slurp_n(const char *path, size_t *size)
 {
     FILE *f = fopen(path, "rb");
     if (f == NULL)
@@ -45,7 +53,14 @@ static char *slurp(const char *path)
     if (buf != NULL)
         buf[len] = '\0';
     fclose(f);
+    *size = len;
     return buf;
+}
+
+static char *slurp(const char *path)
+{
+    size_t size;
+    return slurp_n(path, &size);
 }
 
 /* Writes a file (also used from suite_init, so no CUnit assertions). */
@@ -508,6 +523,146 @@ static void test_aggregate_grouped(void)
     CU_ASSERT(same(g_out, want));
 }
 
+/* Columns longer than the block that `veil aggregate` multiplies together
+ * (4096 values): three labels interleaved over 9000 rows sum exactly as
+ * computed here, and a sum that outgrows the plaintext space is refused at
+ * the exact value, inside the second block. */
+static void test_aggregate_many_values(void)
+{
+    enum { ROWS = 9000, OVER = 5000 };
+    static const char *const labels[3] = {"b", "a", "c"};
+    long long sum[3] = {0, 0, 0}, count[3] = {0, 0, 0}, total = 0;
+    size_t cap = 32 * ROWS, len = 0;
+    char *csv = malloc(cap);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(csv);
+    len += (size_t)snprintf(csv + len, cap - len, "v,g\n");
+    unsigned x = 12345;
+    for (int i = 0; i < ROWS; i++) {
+        x = x * 1103515245u + 12345u;
+        long long v = (long long)(x >> 8) % 2000001 - 1000000;
+        int g = (int)((x >> 4) % 3);
+        sum[g] += v;
+        count[g]++;
+        total += v;
+        len += (size_t)snprintf(csv + len, cap - len, "%lld,%s\n", v, labels[g]);
+    }
+    CU_ASSERT_EQUAL_FATAL(spit("many.csv", csv), 0);
+    EXPECT(0, "encrypt", "--key", "k1.pub", "--in", "many.csv", "--column", "v", "--group", "g",
+           "--out", "many.vcol");
+    EXPECT(0, "aggregate", "--key", "k1.pub", "--out", "many.vct", "many.vcol");
+    EXPECT(0, "decrypt", "--key", "k1.key", "many.vct");
+    len = (size_t)snprintf(csv, cap, "group,count,sum\n");
+    for (int g = 0; g < 3; g++) { /* a, b, c: labels[1], [0], [2] */
+        int k = g == 0 ? 1 : g == 1 ? 0 : 2;
+        len +=
+            (size_t)snprintf(csv + len, cap - len, "%s,%lld,%lld\n", labels[k], count[k], sum[k]);
+    }
+    snprintf(csv + len, cap - len, "*total*,%d,%lld\n", ROWS, total);
+    CU_ASSERT(same(g_out, csv));
+
+    /* --max-abs (n/3 - 1) / 5000: 5000 ones fit, the 5001st does not. */
+    veil_err err;
+    veil_paillier_pub *pk = NULL;
+    CU_ASSERT_EQUAL_FATAL(veil_pub_load(&pk, "k1.pub", &err), VEIL_OK);
+    mpz_t b;
+    mpz_init(b);
+    veil_paillier_pub_max_int(b, pk);
+    mpz_fdiv_q_ui(b, b, OVER);
+    char *bound = mpz_get_str(NULL, 10, b);
+    mpz_clear(b);
+    veil_paillier_pub_free(pk);
+    len = (size_t)snprintf(csv, cap, "v\n");
+    for (int i = 0; i < 6000; i++)
+        len += (size_t)snprintf(csv + len, cap - len, "1\n");
+    CU_ASSERT_EQUAL_FATAL(spit("ones.csv", csv), 0);
+    EXPECT(0, "encrypt", "--key", "k1.pub", "--in", "ones.csv", "--column", "v", "--max-abs", bound,
+           "--out", "ones.vcol");
+    EXPECT(4, "aggregate", "--key", "k1.pub", "--out", "ones.vct", "ones.vcol");
+    CU_ASSERT(has(g_err, "veil aggregate: error: ones.vcol: value 5001: overflow: the sum could "
+                         "exceed the 2048-bit key's plaintext space"));
+    CU_ASSERT_EQUAL(access("ones.vct", F_OK), -1);
+    free(bound);
+    free(csv);
+}
+
+/* Replaces the at-th occurrence (1-based) of from[0..len) in path by
+ * to[0..len) and re-signs the file: the trailer (the last 48 bytes: tag,
+ * length, count, digest) holds BLAKE2b-256 of everything before it
+ * (docs/formats.md). 0 on success. */
+static int patch_column(const char *path, const uint8_t *from, const uint8_t *to, size_t len,
+                        unsigned at)
+{
+    size_t size = 0;
+    char *buf = slurp_n(path, &size);
+    int rc = -1;
+    if (buf == NULL || size < 48 + len || buf[size - 48] != 'T')
+        goto done;
+    for (size_t i = 0, seen = 0; i + len <= size - 48; i++) {
+        if (memcmp(buf + i, from, len) == 0 && ++seen == at) {
+            memcpy(buf + i, to, len);
+            rc = 0;
+            break;
+        }
+    }
+    if (rc == 0)
+        rc = crypto_generichash((uint8_t *)buf + size - 32, 32, (const uint8_t *)buf, size - 48,
+                                NULL, 0);
+    if (rc == 0) {
+        FILE *f = fopen(path, "wb");
+        rc = f != NULL && fwrite(buf, 1, size, f) == size && fclose(f) == 0 ? 0 : -1;
+    }
+done:
+    free(buf);
+    return rc;
+}
+
+/* A ciphertext that shares a factor with n (c - (c mod p)) deep inside a
+ * column file: `veil aggregate` tests gcd(c, n) = 1 once per product of a
+ * run and must still name the exact value, in the first block and in the
+ * second. The writer refuses such a value, so the file is patched. */
+static void test_aggregate_names_non_invertible_value(void)
+{
+    veil_err err;
+    veil_paillier_priv *sk = NULL;
+    CU_ASSERT_EQUAL_FATAL(veil_priv_load(&sk, "k1.key", NULL, 0, &err), VEIL_OK);
+    const veil_paillier_pub *pk = veil_paillier_priv_pub(sk);
+    mpz_t c, x, bound;
+    mpz_inits(c, x, bound, NULL);
+    mpz_set_ui(bound, 1);
+    CU_ASSERT_EQUAL_FATAL(veil_paillier_encrypt(c, pk, bound, &err), VEIL_OK);
+    veil_paillier_priv_p(x, sk);
+    mpz_mod(x, c, x);
+    mpz_sub(x, c, x); /* a multiple of p just below c: same length */
+    size_t clen = 0, xlen = 0;
+    uint8_t *cb = mpz_export(NULL, &clen, 1, 1, 1, 0, c);
+    uint8_t *xb = mpz_export(NULL, &xlen, 1, 1, 1, 0, x);
+    CU_ASSERT_EQUAL_FATAL(clen, xlen);
+    for (int bad = 0; bad < 2; bad++) {
+        const char *path = bad ? "nonunit2.vcol" : "nonunit1.vcol";
+        unsigned at = bad ? 4500 : 17; /* in the second block, in the first */
+        veil_column_writer *w = NULL;
+        CU_ASSERT_EQUAL_FATAL(veil_column_writer_open(&w, path, pk, "v", 0, bound, NULL, &err),
+                              VEIL_OK);
+        for (unsigned i = 1; i <= 10000; i++)
+            CU_ASSERT_EQUAL_FATAL(veil_column_writer_append(w, c, NULL, &err), VEIL_OK);
+        CU_ASSERT_EQUAL_FATAL(veil_column_writer_commit(w, &err), VEIL_OK);
+        EXPECT(0, "aggregate", "--key", "k1.pub", "--out", "unit.vct", path);
+        CU_ASSERT_EQUAL_FATAL(patch_column(path, cb, xb, clen, at), 0);
+        EXPECT(4, "aggregate", "--key", "k1.pub", "--out", "nonunit.vct", path);
+        char want[160];
+        snprintf(want, sizeof want,
+                 "veil aggregate: error: %s: value %u: ciphertext is not invertible (shares a "
+                 "factor with n)",
+                 path, at);
+        CU_ASSERT(has(g_err, want));
+        CU_ASSERT_EQUAL(access("nonunit.vct", F_OK), -1);
+    }
+    free(cb);
+    free(xb);
+    mpz_clears(c, x, bound, NULL);
+    veil_paillier_priv_free(sk);
+}
+
 static void test_aggregate_refuses_mixed_inputs(void)
 {
     EXPECT(2, "aggregate", "--key", "k1.pub", "--out", "mix.vct", "ua.vcol", "gb.vcol");
@@ -837,6 +992,9 @@ int main(void)
     CU_add_test(s, "column round trip", test_column_round_trip);
     CU_add_test(s, "aggregate ungrouped", test_aggregate_ungrouped);
     CU_add_test(s, "aggregate grouped", test_aggregate_grouped);
+    CU_add_test(s, "aggregate more values than a block", test_aggregate_many_values);
+    CU_add_test(s, "aggregate names a non-invertible value",
+                test_aggregate_names_non_invertible_value);
     CU_add_test(s, "aggregate refuses mixed inputs", test_aggregate_refuses_mixed_inputs);
     CU_add_test(s, "bad CSV is input error and writes nothing",
                 test_bad_csv_is_input_error_and_writes_nothing);

@@ -1,4 +1,5 @@
 /* veil aggregate: homomorphic sums of column files and result files. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -220,39 +221,243 @@ static veil_status check_inputs(const agg_input *in, size_t n, const char *resca
     return VEIL_OK;
 }
 
+/* Values of a column file are summed a block at a time: the block's
+ * ciphertexts are ordered by group label and each run of one label is
+ * multiplied together by veil_paillier_add_many (the IFMA engine's running
+ * products, no division per value) before it joins its group's sum. The
+ * product mod n^2 does not depend on the order, so the sums are the ones
+ * the value-by-value loop computes. The reader leaves gcd(c, n) = 1 to
+ * us: each run's product is tested once, and only when it fails are the
+ * block's values tested one by one to name the first bad one. */
+#define AGG_BLOCK 4096
+
+typedef struct {
+    mpz_t c[AGG_BLOCK];
+    char *label[AGG_BLOCK]; /* NULL in an ungrouped column */
+    size_t order[AGG_BLOCK];
+    mpz_t run[AGG_BLOCK]; /* one label's ciphertexts, swapped in and back */
+    size_t n;
+    uint64_t first; /* 1-based index of c[0] in the file */
+} agg_block;
+
+static agg_block *block_new(void)
+{
+    agg_block *b = calloc(1, sizeof *b);
+    if (b == NULL)
+        return NULL;
+    for (size_t i = 0; i < AGG_BLOCK; i++) {
+        mpz_init(b->c[i]);
+        mpz_init(b->run[i]);
+    }
+    b->first = 1;
+    return b;
+}
+
+static void block_reset(agg_block *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        free(b->label[i]);
+        b->label[i] = NULL;
+    }
+    b->first += b->n;
+    b->n = 0;
+}
+
+static void block_free(agg_block *b)
+{
+    if (b == NULL)
+        return;
+    block_reset(b);
+    for (size_t i = 0; i < AGG_BLOCK; i++) {
+        mpz_clear(b->c[i]);
+        mpz_clear(b->run[i]);
+    }
+    free(b);
+}
+
+static const agg_block *sort_block;
+
+/* By label, then by position: runs of one label keep the file's order. */
+static int cmp_order(const void *pa, const void *pb)
+{
+    size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
+    int c = strcmp(sort_block->label[a], sort_block->label[b]);
+    return c != 0 ? c : (a > b) - (a < b);
+}
+
+/* Whether a run of k values of this column can join the sum under label
+ * without an error (too many groups, or a bound over the plaintext space):
+ * if not, the block goes value by value and the error names the value. */
+static int run_fits(const agg_sum *s, const char *label, size_t k, const mpz_t bound,
+                    size_t *new_labels, const mpz_t max)
+{
+    const veil_enc *have = NULL;
+    if (s->grouped) {
+        have = veil_groupmap_find(s->groups, label);
+        if (have == NULL && ++*new_labels > veil_groupmap_room(s->groups))
+            return 0;
+    } else if (s->have_sum) {
+        have = &s->sum;
+    }
+    mpz_t total;
+    mpz_init(total);
+    mpz_mul_ui(total, bound, (unsigned long)k);
+    if (have != NULL)
+        mpz_add(total, total, have->bound);
+    int ok = mpz_cmp(total, max) <= 0 && (have == NULL || have->count <= UINT64_MAX - k);
+    mpz_clear(total);
+    return ok;
+}
+
+/* Whether gcd(c, n) = 1. */
+static int is_unit(const veil_paillier_pub *pk, const mpz_t c)
+{
+    mpz_t n, g;
+    mpz_inits(n, g, NULL);
+    veil_paillier_pub_n(n, pk);
+    mpz_gcd(g, c, n);
+    int ok = mpz_cmp_ui(g, 1) == 0;
+    mpz_clears(n, g, NULL);
+    return ok;
+}
+
+/* A run's product shares a factor with n: the error names the first such
+ * value of the block in file order. */
+static veil_status first_non_unit(const agg_block *b, const veil_paillier_pub *pk, const char *path,
+                                  veil_err *err)
+{
+    for (size_t i = 0; i < b->n; i++)
+        if (veil_paillier_check_ct(pk, b->c[i], err) != VEIL_OK)
+            return veil_err_prefix(err, "%s: value %llu", path, (unsigned long long)(b->first + i));
+    return veil_err_set(err, VEIL_ERR_INTERNAL, "%s: a product is not invertible", path);
+}
+
+/* Adds the block's values to s (whose scale is the column's): by runs
+ * through veil_paillier_add_many when every run fits, else one by one. */
+static veil_status block_flush(agg_block *b, agg_sum *s, const veil_column_info *info,
+                               const char *path, veil_err *err)
+{
+    veil_status st = VEIL_OK;
+    size_t n = b->n;
+    if (n == 0)
+        return VEIL_OK;
+    for (size_t i = 0; i < n; i++)
+        b->order[i] = i;
+    if (s->grouped) {
+        sort_block = b;
+        qsort(b->order, n, sizeof b->order[0], cmp_order);
+        sort_block = NULL;
+    }
+
+    mpz_t max;
+    mpz_init(max);
+    veil_paillier_pub_max_int(max, s->pk);
+    int fits = 1;
+    size_t new_labels = 0;
+    for (size_t i = 0; i < n && fits;) {
+        size_t j = i + 1;
+        while (j < n && s->grouped && strcmp(b->label[b->order[j]], b->label[b->order[i]]) == 0)
+            j++;
+        if (!s->grouped)
+            j = n;
+        fits = run_fits(s, b->label[b->order[i]], j - i, info->bound, &new_labels, max);
+        i = j;
+    }
+    mpz_clear(max);
+
+    veil_enc v;
+    veil_enc_init(&v);
+    mpz_set(v.bound, info->bound);
+    v.scale = info->scale;
+    if (!fits) {
+        v.count = 1;
+        for (size_t i = 0; i < n && st == VEIL_OK; i++) {
+            mpz_swap(v.c, b->c[i]);
+            st = veil_paillier_check_ct(s->pk, v.c, err);
+            if (st == VEIL_OK)
+                st = sum_add(s, b->label[i], &v, err);
+            mpz_swap(v.c, b->c[i]);
+            if (st != VEIL_OK)
+                veil_err_prefix(err, "%s: value %llu", path, (unsigned long long)(b->first + i));
+        }
+        veil_enc_clear(&v);
+        return st;
+    }
+    for (size_t i = 0; i < n && st == VEIL_OK;) {
+        size_t j = i;
+        const char *label = b->label[b->order[i]];
+        while (j < n && (!s->grouped || strcmp(b->label[b->order[j]], label) == 0)) {
+            mpz_swap(b->run[j - i], b->c[b->order[j]]);
+            j++;
+        }
+        size_t k = j - i;
+        if (veil_paillier_add_many(v.c, s->pk, (const mpz_t *)b->run, k) != 0)
+            st = veil_err_set(err, VEIL_ERR_NOMEM, "out of memory");
+        for (size_t r = 0; r < k; r++)
+            mpz_swap(b->run[r], b->c[b->order[i + r]]);
+        if (st == VEIL_OK && !is_unit(s->pk, v.c))
+            st = first_non_unit(b, s->pk, path, err);
+        if (st == VEIL_OK) {
+            mpz_mul_ui(v.bound, info->bound, (unsigned long)k);
+            v.count = k;
+            if ((st = sum_add(s, label, &v, err)) != VEIL_OK)
+                veil_err_prefix(err, "%s: values %llu to %llu", path, (unsigned long long)b->first,
+                                (unsigned long long)(b->first + n - 1));
+        }
+        i = j;
+    }
+    veil_enc_clear(&v);
+    return st;
+}
+
 static veil_status sum_column(agg_sum *total, const agg_input *in, veil_progress *prog,
                               uint64_t *done, veil_err *err)
 {
     veil_column_reader *r = NULL;
     agg_sum local;
-    veil_enc v;
-    veil_enc_init(&v);
+    agg_block *b = block_new();
+    if (b == NULL)
+        return veil_err_set(err, VEIL_ERR_NOMEM, "out of memory");
     veil_status st = veil_column_reader_open(&r, in->path, total->pk, err);
     if (st != VEIL_OK) {
-        veil_enc_clear(&v);
+        block_free(b);
         return st;
     }
+    /* gcd(c, n) = 1 is checked once per run's product (block_flush). */
+    veil_column_reader_defer_unit_check(r);
     const veil_column_info *info = veil_column_reader_info(r);
     st = sum_init(&local, total->pk, info->scale, info->grouped, err);
-    mpz_set(v.bound, info->bound);
-    v.scale = info->scale;
-    v.count = 1;
-    for (uint64_t i = 1; st == VEIL_OK; i++) {
+    while (st == VEIL_OK) {
         const char *group = NULL;
         int eof = 0;
         st = veil_cli_check_interrupt(err);
         if (st == VEIL_OK)
-            st = veil_column_reader_next(r, v.c, &group, &eof, err);
-        if (st != VEIL_OK || eof)
+            st = veil_column_reader_next(r, b->c[b->n], &group, &eof, err);
+        if (st != VEIL_OK)
             break;
-        if ((st = sum_add(&local, group, &v, err)) != VEIL_OK)
-            veil_err_prefix(err, "%s: value %llu", in->path, (unsigned long long)i);
+        if (!eof && group != NULL && (b->label[b->n] = strdup(group)) == NULL) {
+            st = veil_err_set(err, VEIL_ERR_NOMEM, "out of memory");
+            break;
+        }
+        if (!eof && local.grouped && group == NULL) {
+            st = veil_err_set(err, VEIL_ERR_INTERNAL,
+                              "%s: value %llu: ungrouped value in a grouped sum", in->path,
+                              (unsigned long long)(b->first + b->n));
+            break;
+        }
+        if (!eof)
+            b->n++;
+        if ((eof || b->n == AGG_BLOCK) &&
+            (st = block_flush(b, &local, info, in->path, err)) == VEIL_OK)
+            block_reset(b);
+        if (eof)
+            break;
         veil_progress_update(prog, ++*done);
     }
     if (st == VEIL_OK && (st = sum_merge(total, &local, err)) != VEIL_OK)
         veil_err_prefix(err, "%s", in->path);
     sum_clear(&local);
-    veil_enc_clear(&v);
+    block_free(b);
     veil_column_reader_close(r);
     return st;
 }

@@ -115,6 +115,23 @@ size_t veil_groupmap_count(const veil_groupmap *m)
     return m->count;
 }
 
+const veil_enc *veil_groupmap_find(const veil_groupmap *m, const char *label)
+{
+    size_t s = slot_of(m, label, strlen(label));
+    while (m->slots[s] != 0) {
+        const veil_group_entry *e = &m->entries[m->slots[s] - 1];
+        if (strcmp(e->label, label) == 0)
+            return &e->sum;
+        s = (s + 1) & (m->nslots - 1);
+    }
+    return NULL;
+}
+
+size_t veil_groupmap_room(const veil_groupmap *m)
+{
+    return m->count < m->max ? m->max - m->count : 0;
+}
+
 static int cmp_entries(const void *a, const void *b)
 {
     return strcmp(((const veil_group_entry *)a)->label, ((const veil_group_entry *)b)->label);

@@ -26,6 +26,10 @@ void veil_groupmap_free(veil_groupmap *m);
 veil_status veil_groupmap_add(veil_groupmap *m, const veil_paillier_pub *pk, const char *label,
                               const veil_enc *v, veil_err *err) VEIL_WUR;
 size_t veil_groupmap_count(const veil_groupmap *m);
+/* The sum of label, or NULL when the label has no sum yet. */
+const veil_enc *veil_groupmap_find(const veil_groupmap *m, const char *label);
+/* How many more distinct labels the map accepts. */
+size_t veil_groupmap_room(const veil_groupmap *m);
 /* The entries, sorted by label in byte order. The array belongs to the
  * map; entries may be modified in place (not their labels). */
 veil_group_entry *veil_groupmap_sorted(veil_groupmap *m);

@@ -100,6 +100,11 @@ const veil_column_info *veil_column_reader_info(const veil_column_reader *r);
  * VEIL_ERR_INPUT. */
 veil_status veil_column_reader_next(veil_column_reader *r, mpz_t c, const char **group, int *eof,
                                     veil_err *err) VEIL_WUR;
+/* From now on next() checks only 0 < c < n^2 and leaves gcd(c, n) = 1 to
+ * the caller, who can check many values with one gcd: a product of
+ * ciphertexts mod n is a unit exactly when every factor is (`veil
+ * aggregate` tests each run's product). */
+void veil_column_reader_defer_unit_check(veil_column_reader *r);
 void veil_column_reader_close(veil_column_reader *r);
 
 #ifdef __cplusplus
