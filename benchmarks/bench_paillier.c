@@ -680,6 +680,18 @@ static void bench_bits(bench_table *tab, const bench_opts *o, unsigned bits)
     print_row(r);
     expect_decrypts_to(&x, x.out, x.m1, "encrypt");
     /* Each optimisation alone. */
+    if (veil_paillier_pub_is_djn(x.pk) && veil_engine_selected() == VEIL_ENGINE_AUTO &&
+        veil_engine_ifma_supported()) {
+        /* The default above spreads one exponent's windows over the IFMA
+         * lanes; this is the same table on the scalar path. */
+        veil_engine_select(VEIL_ENGINE_SCALAR);
+        r = measure(tab, &x, "encrypt_scalar", "encrypt, DJN table, scalar engine", op_encrypt,
+                    o->seconds, 1, 1, 1, 1);
+        veil_engine_select(VEIL_ENGINE_AUTO);
+        compare(r, ref);
+        print_row(r);
+        expect_decrypts_to(&x, x.out, x.m1, "encrypt_scalar");
+    }
     if (veil_paillier_pub_is_djn(x.pk)) {
         r = measure(tab, &x, "encrypt_djn_powm", "encrypt, DJN alone (powm_sec, no table)",
                     op_encrypt_djn_powm, o->seconds, 1, 1, 1, 1);

@@ -227,6 +227,29 @@ static unsigned exp_window(const uint8_t *e, size_t elen, size_t ebits, size_t p
     return v;
 }
 
+void veil_mb_fixed_base_one_init(uint64_t *init, unsigned w, size_t nwin, const veil_mb_ctx *ctx)
+{
+    /* Every lane makes p = ceil(nwin / 8) products with entries
+     * (Montgomery form for 2^(64 L)) and the butterfly three more, lane 0's
+     * extra factor R^7 (R = 2^(52 N)) paying for those: afterwards each lane
+     * holds prod_l (c_l P_l (2^(64 L) / R)^p) / R^7 = prod_l P_l. */
+    const size_t N = ctx->N, L = ctx->L, per = (nwin + VEIL_MB_LANES - 1) / VEIL_MB_LANES;
+    (void)w;
+    mpz_t c0, c1, mod;
+    mpz_inits(c0, c1, mod, NULL);
+    mpz_import(mod, N, -1, sizeof(uint64_t), 0, 12, ctx->m); /* 52-bit words */
+    mpz_setbit(c0, (52 * N - 64 * L) * per);
+    mpz_mod(c0, c0, mod);
+    mpz_setbit(c1, (52 * N - 64 * L) * per + 52 * N * (VEIL_MB_LANES - 1));
+    mpz_mod(c1, c1, mod);
+    const mpz_t *lanes[VEIL_MB_LANES];
+    lanes[0] = (const mpz_t *)&c1;
+    for (int l = 1; l < VEIL_MB_LANES; l++)
+        lanes[l] = (const mpz_t *)&c0;
+    veil_mb_load(init, lanes, ctx);
+    mpz_clears(c0, c1, mod, NULL);
+}
+
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && \
     !defined(VEIL_NO_IFMA)
 #define VEIL_MB_BUILD 1
@@ -706,6 +729,8 @@ IFMA int veil_mb_powm(uint64_t *r, const uint64_t *base, const uint8_t *const e[
     return 0;
 }
 
+IFMA_INLINE void limbs_to_digits(uint64_t *out, const uint64_t *sel, size_t L, size_t N);
+
 /* sel (L limbs per lane, digit-major [L][8]) = the entry idx[lane] of a row
  * of 2^w entries of L 64-bit limbs, then converted into N digits. */
 IFMA_INLINE void select_limbs(uint64_t *out, uint64_t *sel, const mp_limb_t *row, size_t entries,
@@ -733,7 +758,13 @@ IFMA_INLINE void select_limbs(uint64_t *out, uint64_t *sel, const mp_limb_t *row
             s = _mm512_mask_blend_epi64(mk[j], s, BC(row[j * L + k]));
         ST(sel + k * 8, s);
     }
-    /* 64-bit limbs to 52-bit digits, all lanes at once (public shifts). */
+    limbs_to_digits(out, sel, L, N);
+}
+
+/* sel (L limbs per lane, [L][8]) into N 52-bit digits per lane (public
+ * shifts, all lanes at once). */
+IFMA_INLINE void limbs_to_digits(uint64_t *out, const uint64_t *sel, size_t L, size_t N)
+{
     const __m512i M52 = BC(MASK52), zero = _mm512_setzero_si512();
     for (size_t d = 0; d < N; d++) {
         size_t pos = 52 * d, l = pos / 64;
@@ -794,6 +825,85 @@ IFMA int veil_mb_fixed_base(uint64_t *r, const mp_limb_t *table, unsigned w, siz
     return 0;
 }
 
+/* Lane `lane` of sel ([L][8] 64-bit limbs) = entry d of a row of `entries`
+ * entries of L limbs: every entry is read and the wanted one kept by a
+ * mask from a vector compare, 8 limbs at a time. */
+IFMA_INLINE void select_one(uint64_t *sel, int lane, const mp_limb_t *row, size_t entries, size_t L,
+                            uint64_t d)
+{
+    const __m512i vd = BC(d);
+    uint64_t tmp[8];
+    size_t k = 0;
+    for (; k + 8 <= L; k += 8) {
+        __m512i s = _mm512_setzero_si512();
+        for (size_t j = 0; j < entries; j++)
+            s = _mm512_mask_blend_epi64(_mm512_cmpeq_epi64_mask(vd, BC(j)), s, LD(row + j * L + k));
+        ST(tmp, s);
+        for (int u = 0; u < 8; u++)
+            sel[(k + u) * VEIL_MB_LANES + (size_t)lane] = tmp[u];
+    }
+    for (; k < L; k++) {
+        __m512i s = _mm512_setzero_si512();
+        for (size_t j = 0; j < entries; j++)
+            s = _mm512_mask_blend_epi64(_mm512_cmpeq_epi64_mask(vd, BC(j)), s, BC(row[j * L + k]));
+        ST(tmp, s);
+        sel[k * VEIL_MB_LANES + (size_t)lane] = tmp[0];
+    }
+    sodium_memzero(tmp, sizeof tmp);
+}
+
+IFMA int veil_mb_fixed_base_one(mpz_t r, const mp_limb_t *table, unsigned w, size_t nwin,
+                                const uint8_t *e, size_t elen, const uint64_t *init,
+                                const veil_mb_ctx *ctx)
+{
+    const size_t N = ctx->N, L = ctx->L, entries = (size_t)1 << w;
+    const size_t per = (nwin + VEIL_MB_LANES - 1) / VEIL_MB_LANES, ebits = nwin * w;
+    if (w > 6 || 52 * N < 64 * L || nwin == 0)
+        return -1;
+    uint64_t *mem = veil_mb_alloc(ctx, 3);
+    uint64_t *sel64 = aligned_alloc(64, L * VEIL_MB_LANES * sizeof(uint64_t));
+    if (mem == NULL || sel64 == NULL) {
+        veil_mb_free(ctx, mem, 3);
+        free(sel64);
+        return -1;
+    }
+    uint64_t *acc = mem, *sel = mem + N * VEIL_MB_LANES, *swp = mem + 2 * N * VEIL_MB_LANES;
+
+    if (init != NULL)
+        memcpy(acc, init, N * VEIL_MB_LANES * sizeof(uint64_t));
+    else
+        veil_mb_fixed_base_one_init(acc, w, nwin, ctx);
+
+    for (size_t step = 0; step < per; step++) {
+        for (int l = 0; l < VEIL_MB_LANES; l++) {
+            /* Lane l takes windows l*per .. l*per + per - 1; past the last
+             * window, entry 0 of window 0 (the Montgomery one). Which
+             * window is public; only its digit is secret. */
+            size_t i = (size_t)l * per + step;
+            uint64_t d = i < nwin ? exp_window(e, elen, ebits, i * w, w) : 0;
+            const mp_limb_t *row = table + (i < nwin ? i : 0) * entries * L;
+            select_one(sel64, l, row, entries, L, d);
+            d = 0;
+        }
+        limbs_to_digits(sel, sel64, L, N);
+        veil_mb_mul(acc, acc, sel, ctx);
+    }
+    for (unsigned shift = 1; shift < VEIL_MB_LANES; shift <<= 1) {
+        const __m512i perm = _mm512_xor_si512(_mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0), BC(shift));
+        for (size_t d = 0; d < N; d++)
+            ST(swp + d * VEIL_MB_LANES,
+               _mm512_permutexvar_epi64(perm, LD(acc + d * VEIL_MB_LANES)));
+        veil_mb_mul(acc, acc, swp, ctx);
+    }
+    veil_mb_reduce(acc, ctx);
+    mpz_t *out[VEIL_MB_LANES] = {(mpz_t *)r};
+    veil_mb_store(out, acc, ctx);
+    sodium_memzero(sel64, L * VEIL_MB_LANES * sizeof(uint64_t));
+    free(sel64);
+    veil_mb_free(ctx, mem, 3);
+    return 0;
+}
+
 #else /* no x86: the engine is compiled out */
 
 int veil_mb_cpu_ok(void)
@@ -837,6 +947,14 @@ int veil_mb_fixed_base(uint64_t *r, const mp_limb_t *table, unsigned w, size_t n
                        const uint8_t *const e[VEIL_MB_LANES], size_t elen, const veil_mb_ctx *ctx)
 {
     (void)r, (void)table, (void)w, (void)nwin, (void)e, (void)elen, (void)ctx;
+    return -1;
+}
+
+int veil_mb_fixed_base_one(mpz_t r, const mp_limb_t *table, unsigned w, size_t nwin,
+                           const uint8_t *e, size_t elen, const uint64_t *init,
+                           const veil_mb_ctx *ctx)
+{
+    (void)r, (void)table, (void)w, (void)nwin, (void)e, (void)elen, (void)init, (void)ctx;
     return -1;
 }
 

@@ -106,5 +106,20 @@ int veil_mb_powm(uint64_t *r, const uint64_t *base, const uint8_t *const e[VEIL_
  * in veil_mb_powm, nwin * w >= ebits. Returns -1 when out of memory. */
 int veil_mb_fixed_base(uint64_t *r, const mp_limb_t *table, unsigned w, size_t nwin,
                        const uint8_t *const e[VEIL_MB_LANES], size_t elen, const veil_mb_ctx *ctx);
+/* One power r = g^e mod m (canonical) from the same table, its windows
+ * spread over the lanes: lane l multiplies the entries of windows
+ * [l p, l p + p) for p = ceil(nwin / 8), then three multiplications with
+ * the lanes swapped (l ^ 1, l ^ 2, l ^ 4) leave the product of all eight
+ * in every lane: p + 3 multiplications instead of nwin. Look-ups read
+ * every entry of their window; which window a lane reads is public. e as
+ * in veil_mb_powm for one lane, init as below. Returns -1 when out of
+ * memory. */
+int veil_mb_fixed_base_one(mpz_t r, const mp_limb_t *table, unsigned w, size_t nwin,
+                           const uint8_t *e, size_t elen, const uint64_t *init,
+                           const veil_mb_ctx *ctx);
+/* Plain C: the lanes' starting values for veil_mb_fixed_base_one (N * 8
+ * words), which depend only on the table's shape and m; computed once per
+ * key and passed as init (NULL computes them on every call). */
+void veil_mb_fixed_base_one_init(uint64_t *init, unsigned w, size_t nwin, const veil_mb_ctx *ctx);
 
 #endif

@@ -35,6 +35,9 @@ struct veil_paillier_pub {
      * does not allow the engine. */
     int mb_ok;
     veil_mb_ctx mb;
+    /* veil_mb_fixed_base_one's starting lanes for the DJN table (N * 8
+     * words), NULL when the engine or the table is missing. */
+    uint64_t *djn_mb_init;
 };
 
 struct veil_paillier_priv {
@@ -66,9 +69,12 @@ struct veil_paillier_priv {
 void veil_djn_randomizer(mpz_t rho, const veil_paillier_pub *pk);
 /* e = a fresh DJN exponent ((djn_exp_bits + 7) / 8 bytes, little-endian). */
 void veil_djn_exponent(uint8_t *e, const veil_paillier_pub *pk);
-/* rho = hs^e mod n^2 on the scalar path for a given exponent (the test
- * hook that lets tests feed one exponent to both engines). */
+/* rho = hs^e mod n^2 for a given exponent: through the IFMA engine
+ * (veil_mb_fixed_base_one) when it is active, else the scalar path. */
 void veil_djn_randomizer_exp(mpz_t rho, const veil_paillier_pub *pk, const uint8_t *e);
+/* The same on the scalar path always (the reference tests feed one
+ * exponent to both engines). */
+void veil_djn_randomizer_exp_scalar(mpz_t rho, const veil_paillier_pub *pk, const uint8_t *e);
 
 /* VEIL_ERR_USAGE unless 0 <= m < n. */
 veil_status veil_paillier_check_plain(const veil_paillier_pub *pk, const mpz_t m, veil_err *err);

@@ -124,6 +124,8 @@ void veil_paillier_pub_free(veil_paillier_pub *pk)
         return;
     mpz_clears(pk->n, pk->n2, pk->max_int, pk->hs, NULL);
     veil_mont_clear(&pk->mont);
+    if (pk->djn_mb_init != NULL)
+        veil_mb_free(&pk->mb, pk->djn_mb_init, 1);
     veil_mb_ctx_clear(&pk->mb);
     free(pk->djn_table);
     free(pk);
@@ -144,9 +146,12 @@ static veil_status pub_finish(veil_paillier_pub *pk, veil_err *err)
     /* The IFMA engine is an optional accelerator: without the CPU feature
      * (or memory for its context) the scalar path is used. */
     pk->mb_ok = veil_mb_cpu_ok() && veil_mb_ctx_init(&pk->mb, pk->n2) == 0;
-    if (pk->djn)
-        return djn_table_build(pk, err);
-    return VEIL_OK;
+    if (!pk->djn)
+        return VEIL_OK;
+    veil_status st = djn_table_build(pk, err);
+    if (st == VEIL_OK && pk->mb_ok && (pk->djn_mb_init = veil_mb_alloc(&pk->mb, 1)) != NULL)
+        veil_mb_fixed_base_one_init(pk->djn_mb_init, pk->djn_win, pk->djn_nwin, &pk->mb);
+    return st;
 }
 
 static veil_status check_modulus(const mpz_t n, veil_err *err)

@@ -166,12 +166,67 @@ static void test_djn_same_exponents_same_randomizers(void)
         }
         CU_ASSERT_EQUAL_FATAL(veil_djn_randomizers_mb(out, pk, eb), 0);
         for (int l = 0; l < VEIL_MB_LANES; l++) {
-            veil_djn_randomizer_exp(want, pk, e[l]);
+            veil_djn_randomizer_exp_scalar(want, pk, e[l]);
             CU_ASSERT(mpz_cmp(want, rho[l]) == 0);
         }
         CU_ASSERT(mpz_cmp_ui(rho[0], 1) == 0); /* hs^0 */
         mpz_clear(want);
         vec_free(rho, 8);
+    }
+}
+
+/* One exponent spread over the eight lanes (veil_mb_fixed_base_one, the
+ * single-value DJN path) equals the scalar path: exponent 0, 1, all ones,
+ * a full digit in each single window (so every lane and step of the
+ * window split is exercised alone), and random exponents; the dispatching
+ * veil_djn_randomizer_exp gives the same value on either engine. */
+static void test_djn_one_value_lane_split(void)
+{
+    if (skip("DJN one-value lane split"))
+        return;
+    veil_paillier_priv *keys[] = {g_sk, g_sk3};
+    veil_engine saved = veil_engine_selected();
+    for (size_t kk = 0; kk < 2; kk++) {
+        const veil_paillier_pub *pk = veil_paillier_priv_pub(keys[kk]);
+        const size_t elen = (pk->djn_exp_bits + 7) / 8, cases = pk->djn_nwin + 3 + 20;
+        uint8_t e[VEIL_DJN_MAX_EXP_BYTES];
+        mpz_t got, want, viaexp;
+        mpz_inits(got, want, viaexp, NULL);
+        size_t bad = 0;
+        for (size_t t = 0; t < cases; t++) {
+            memset(e, 0, sizeof e);
+            if (t == 0)
+                ; /* exponent 0 */
+            else if (t == 1)
+                e[0] = 1;
+            else if (t == 2)
+                memset(e, 0xff, elen);
+            else if (t < 3 + pk->djn_nwin)
+                for (unsigned b = 0; b < pk->djn_win; b++) {
+                    size_t bit = (t - 3) * pk->djn_win + b;
+                    e[bit / 8] |= (uint8_t)(1u << (bit % 8));
+                }
+            else
+                veil_djn_exponent(e, pk);
+            e[elen - 1] &= (uint8_t)(0xffu >> (elen * 8 - pk->djn_exp_bits));
+            /* Odd cases with the key's precomputed start, even ones without. */
+            CU_ASSERT_EQUAL_FATAL(veil_mb_fixed_base_one(got, pk->djn_table, pk->djn_win,
+                                                         pk->djn_nwin, e, elen,
+                                                         t % 2 ? pk->djn_mb_init : NULL, &pk->mb),
+                                  0);
+            veil_djn_randomizer_exp_scalar(want, pk, e);
+            if (mpz_cmp(got, want) != 0 && bad++ == 0)
+                printf("\n  %u bits, case %zu: lane split differs from the scalar path\n", pk->bits,
+                       t);
+            veil_engine_select(t % 2 ? VEIL_ENGINE_AUTO : VEIL_ENGINE_SCALAR);
+            veil_djn_randomizer_exp(viaexp, pk, e);
+            CU_ASSERT(mpz_cmp(viaexp, want) == 0);
+            veil_engine_select(saved);
+            if (t == 0)
+                CU_ASSERT(mpz_cmp_ui(got, 1) == 0);
+        }
+        CU_ASSERT_EQUAL(bad, 0);
+        mpz_clears(got, want, viaexp, NULL);
     }
 }
 
@@ -589,6 +644,8 @@ int main(void)
         {"decrypt groups of 1..8 equal scalar decryption", test_decrypt_group_equals_scalar},
         {"DJN: same exponents give the same randomizers on both paths",
          test_djn_same_exponents_same_randomizers},
+        {"DJN: one exponent over eight lanes equals the scalar path (every window alone)",
+         test_djn_one_value_lane_split},
         {"encrypt groups of 1..8 decrypt to their plaintexts", test_encrypt_group_decrypts},
         {"batch of every length 1..19 equals single-value calls", test_batch_lengths_equal_single},
         {"batch decryption: engine equals scalar bit for bit", test_batch_engine_equals_scalar},
