@@ -72,6 +72,8 @@ static int digits_supported(size_t N)
     return N == 40 || N == 60 || N == 79 || N == 119 || N == 158;
 }
 
+static inline void to_digits(uint64_t *out, const mpz_t x, size_t D);
+
 int veil_mb_ctx_init(veil_mb_ctx *ctx, const mpz_t m)
 {
     memset(ctx, 0, sizeof *ctx);
@@ -92,12 +94,23 @@ int veil_mb_ctx_init(veil_mb_ctx *ctx, const mpz_t m)
     }
     ctx->one = ctx->r2 + N * VEIL_MB_LANES;
     ctx->unit = ctx->one + N * VEIL_MB_LANES;
+    /* m and R^2 mod m as one number across the lanes, padded with zero
+     * digits to whole vectors. */
+    const size_t D = 8 * ((N + 7) / 8);
+    ctx->mh = aligned_alloc(64, 2 * D * sizeof(uint64_t));
+    if (ctx->mh == NULL) {
+        veil_mb_ctx_clear(ctx);
+        return -1;
+    }
+    memset(ctx->mh, 0, 2 * D * sizeof(uint64_t));
+    ctx->r2h = ctx->mh + D;
 
     mpz_t t;
     mpz_init(t);
     for (size_t d = 0; d < N; d++) {
         mpz_tdiv_q_2exp(t, m, 52 * d);
         ctx->m[d] = (uint64_t)mpz_getlimbn(t, 0) & MASK52;
+        ctx->mh[d] = ctx->m[d];
     }
     /* Newton iteration for m0^-1 mod 2^64 (each step doubles the bits). */
     uint64_t m0 = (uint64_t)mpz_getlimbn(m, 0), inv = 1;
@@ -115,6 +128,7 @@ int veil_mb_ctx_init(veil_mb_ctx *ctx, const mpz_t m)
     mpz_mul(t, t, t);
     mpz_mod(t, t, m);
     veil_mb_load(ctx->r2, lanes, ctx);
+    to_digits(ctx->r2h, t, N);
     mpz_set_ui(t, 1);
     veil_mb_load(ctx->unit, lanes, ctx);
     mpz_clear(t);
@@ -127,6 +141,9 @@ void veil_mb_ctx_clear(veil_mb_ctx *ctx)
     if (ctx->m != NULL)
         sodium_memzero(ctx->m, ctx->N * sizeof(uint64_t));
     free(ctx->m);
+    if (ctx->mh != NULL)
+        sodium_memzero(ctx->mh, 2 * 8 * ((ctx->N + 7) / 8) * sizeof(uint64_t));
+    free(ctx->mh);
     if (ctx->r2 != NULL)
         veil_mb_free(ctx, ctx->r2, 3);
     memset(ctx, 0, sizeof *ctx);
@@ -225,6 +242,41 @@ static unsigned exp_window(const uint8_t *e, size_t elen, size_t ebits, size_t p
         v |= b << k;
     }
     return v;
+}
+
+/* x (0 <= x < 2^(64 L)) into D 52-bit digits, and back (public values). */
+static inline void to_digits(uint64_t *out, const mpz_t x, size_t D)
+{
+    const mp_limb_t *l = mpz_limbs_read(x);
+    size_t n = mpz_size(x);
+    for (size_t d = 0; d < D; d++) {
+        size_t pos = 52 * d, k = pos / 64;
+        unsigned off = (unsigned)(pos % 64);
+        uint64_t v = 0;
+        if (k < n)
+            v = (uint64_t)l[k] >> off;
+        if (off > 12 && k + 1 < n)
+            v |= (uint64_t)l[k + 1] << (64 - off);
+        out[d] = v & MASK52;
+    }
+}
+
+static inline void from_digits(mpz_t r, const uint64_t *dg, size_t N, size_t L)
+{
+    mp_limb_t *l = mpz_limbs_write(r, (mp_size_t)L);
+    memset(l, 0, L * sizeof(mp_limb_t));
+    for (size_t d = 0; d < N; d++) {
+        size_t pos = 52 * d, k = pos / 64;
+        unsigned off = (unsigned)(pos % 64);
+        if (k < L)
+            l[k] |= (mp_limb_t)(dg[d] << off);
+        if (off > 12 && k + 1 < L)
+            l[k + 1] |= (mp_limb_t)(dg[d] >> (64 - off));
+    }
+    mp_size_t n = (mp_size_t)L;
+    while (n > 0 && l[n - 1] == 0)
+        n--;
+    mpz_limbs_finish(r, n);
 }
 
 void veil_mb_fixed_base_one_init(uint64_t *init, unsigned w, size_t nwin, const veil_mb_ctx *ctx)
@@ -658,6 +710,101 @@ IFMA void veil_mb_mulmod(uint64_t *r, const uint64_t *a, const uint64_t *b, cons
     veil_mb_reduce(r, ctx);
 }
 
+/* ---- one number across the lanes ------------------------------------
+ *
+ * For a single product the eight lanes hold eight consecutive digits of
+ * one number (digit 8 v + l in lane l of vector v), and the word-by-word
+ * Montgomery loop runs over the digits of b: acc += a b_i, y = acc_0 k0,
+ * acc += y m, then acc shifts down one digit (valignq across the vectors)
+ * and the high halves of both products are added at the shifted places.
+ * Accumulators collect at most 4 N terms below 2^52 before they leave
+ * through digit 0, below 2^62 for N <= 158; carries are propagated once at
+ * the end. Used for public values only (veil_paillier_add). */
+
+IFMA_INLINE void amm_one_core(uint64_t *r, const uint64_t *a, const uint64_t *b, const uint64_t *m,
+                              uint64_t k0, size_t N)
+{
+    enum { VMAX = (VEIL_MB_MAX_DIGITS + 7) / 8 };
+    const size_t NV = (N + 7) / 8;
+    const __m512i zero = _mm512_setzero_si512(), M52 = BC(MASK52);
+    __m512i acc[VMAX], av[VMAX], mv[VMAX];
+#pragma GCC unroll 20
+    for (size_t v = 0; v < NV; v++) {
+        acc[v] = zero;
+        av[v] = LD(a + 8 * v);
+        mv[v] = LD(m + 8 * v);
+    }
+    for (size_t i = 0; i < N; i++) {
+        const __m512i bi = BC(b[i]);
+#pragma GCC unroll 20
+        for (size_t v = 0; v < NV; v++)
+            acc[v] = _mm512_madd52lo_epu64(acc[v], av[v], bi);
+        uint64_t x0 = (uint64_t)_mm_cvtsi128_si64(_mm512_castsi512_si128(acc[0]));
+        const __m512i y = BC((x0 * k0) & MASK52);
+#pragma GCC unroll 20
+        for (size_t v = 0; v < NV; v++)
+            acc[v] = _mm512_madd52lo_epu64(acc[v], mv[v], y);
+        x0 = (uint64_t)_mm_cvtsi128_si64(_mm512_castsi512_si128(acc[0]));
+#pragma GCC unroll 20
+        for (size_t v = 0; v + 1 < NV; v++)
+            acc[v] = _mm512_alignr_epi64(acc[v + 1], acc[v], 1);
+        acc[NV - 1] = _mm512_alignr_epi64(zero, acc[NV - 1], 1);
+        acc[0] = _mm512_mask_add_epi64(acc[0], 1, acc[0], BC(x0 >> 52));
+#pragma GCC unroll 20
+        for (size_t v = 0; v < NV; v++) {
+            acc[v] = _mm512_madd52hi_epu64(acc[v], av[v], bi);
+            acc[v] = _mm512_madd52hi_epu64(acc[v], mv[v], y);
+        }
+    }
+    uint64_t t[8 * VMAX];
+    for (size_t v = 0; v < NV; v++)
+        ST(t + 8 * v, acc[v]);
+    uint64_t c = 0;
+    for (size_t d = 0; d < 8 * NV; d++) {
+        uint64_t x = t[d] + c;
+        r[d] = x & MASK52;
+        c = x >> 52;
+    }
+    (void)M52;
+}
+
+/* r = a b mod m canonical (a, b, r: 8 * ceil(N / 8) digits, a, b < m). */
+IFMA static void mulmod_one(uint64_t *r, const uint64_t *a, const uint64_t *b,
+                            const veil_mb_ctx *ctx)
+{
+    uint64_t t[8 * ((VEIL_MB_MAX_DIGITS + 7) / 8)];
+#define ONE_N(n)                                                                                   \
+    do {                                                                                           \
+        amm_one_core(t, a, b, ctx->mh, ctx->k0, n);        /* a b R^-1 */                          \
+        amm_one_core(r, t, ctx->r2h, ctx->mh, ctx->k0, n); /* a b, below 2m */                     \
+    } while (0)
+    DISPATCH_N(ONE_N)
+#undef ONE_N
+    /* r - m unless that borrows (public values: a branch is fine). */
+    const size_t D = 8 * ((ctx->N + 7) / 8);
+    int64_t borrow = 0;
+    for (size_t d = 0; d < D; d++) {
+        int64_t x = (int64_t)r[d] - (int64_t)ctx->mh[d] + borrow;
+        t[d] = (uint64_t)x & MASK52;
+        borrow = x >> 52;
+    }
+    if (borrow == 0)
+        memcpy(r, t, D * sizeof(uint64_t));
+}
+
+IFMA int veil_mb_mulmod_one(mpz_t r, const mpz_t a, const mpz_t b, const veil_mb_ctx *ctx)
+{
+    const size_t D = 8 * ((ctx->N + 7) / 8);
+    uint64_t da[8 * ((VEIL_MB_MAX_DIGITS + 7) / 8)], db[sizeof da / sizeof da[0]];
+    if (mpz_sgn(a) < 0 || mpz_sgn(b) < 0 || mpz_size(a) > ctx->L || mpz_size(b) > ctx->L)
+        return -1;
+    to_digits(da, a, D);
+    to_digits(db, b, D);
+    mulmod_one(da, da, db, ctx);
+    from_digits(r, da, ctx->N, ctx->L);
+    return 0;
+}
+
 /* sel = table[idx[lane]] per lane, reading all `entries` entries of n
  * digits each (entry j at table + j * n * 8). */
 IFMA_INLINE void select_entry(uint64_t *sel, const uint64_t *table, size_t entries, size_t n,
@@ -947,6 +1094,12 @@ int veil_mb_fixed_base(uint64_t *r, const mp_limb_t *table, unsigned w, size_t n
                        const uint8_t *const e[VEIL_MB_LANES], size_t elen, const veil_mb_ctx *ctx)
 {
     (void)r, (void)table, (void)w, (void)nwin, (void)e, (void)elen, (void)ctx;
+    return -1;
+}
+
+int veil_mb_mulmod_one(mpz_t r, const mpz_t a, const mpz_t b, const veil_mb_ctx *ctx)
+{
+    (void)r, (void)a, (void)b, (void)ctx;
     return -1;
 }
 

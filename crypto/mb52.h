@@ -48,6 +48,8 @@ typedef struct {
     uint64_t *r2;   /* R^2 mod m, N digits, all lanes (N * 8) */
     uint64_t *one;  /* R mod m, N digits, all lanes (N * 8) */
     uint64_t *unit; /* the integer 1, N digits, all lanes (N * 8) */
+    uint64_t *mh;   /* m as one number: D = 8 ceil(N / 8) digits, zero-padded */
+    uint64_t *r2h;  /* R^2 mod m likewise (D digits) */
 } veil_mb_ctx;
 
 /* 1 when the IFMA engine is compiled in, the CPU has avx512f and
@@ -85,6 +87,12 @@ void veil_mb_mul(uint64_t *r, const uint64_t *a, const uint64_t *b, const veil_m
  * pass (about 3/4 of the multiplication's IFMA instructions). r may alias
  * a. */
 void veil_mb_sqr(uint64_t *r, const uint64_t *a, const veil_mb_ctx *ctx);
+/* One product r = a b mod m (canonical) for 0 <= a, b < m, the lanes
+ * holding consecutive digits of the one number: two word-by-word
+ * almost-Montgomery multiplications (the second by R^2 mod m) and a final
+ * subtraction. Not constant-time: for public values (ciphertexts). -1 (r
+ * unchanged) when a or b is negative or longer than m's limbs. */
+int veil_mb_mulmod_one(mpz_t r, const mpz_t a, const mpz_t b, const veil_mb_ctx *ctx);
 /* r = r - m where r >= m, per lane by masks: r < 2m becomes canonical. */
 void veil_mb_reduce(uint64_t *r, const veil_mb_ctx *ctx);
 /* r = a b mod m, canonical, for plain (non-Montgomery) a, b < m. */

@@ -242,6 +242,11 @@ void veil_paillier_crt_finish(mpz_t m, const veil_paillier_priv *sk, mpz_t tp, m
 
 void veil_paillier_add(mpz_t r, const veil_paillier_pub *pk, const mpz_t a, const mpz_t b)
 {
+    /* The IFMA engine with the lanes across one number: two Montgomery
+     * multiplications without a division (veil_mb_mulmod_one). */
+    if (veil_mb_active() && pk->mb_ok && mpz_cmp(a, pk->n2) < 0 && mpz_cmp(b, pk->n2) < 0 &&
+        veil_mb_mulmod_one(r, a, b, &pk->mb) == 0)
+        return;
     mpz_mul(r, a, b);
     mpz_mod(r, r, pk->n2);
 }

@@ -198,6 +198,47 @@ static void load_wide(uint64_t *r, int l, const mpz_t v, const veil_mb_ctx *ctx)
 /* The dedicated squaring: bit for bit the almost-Montgomery product a a
  * (the result (a^2 + Y m) / R is unique), below 2m and a^2 R^-1 mod m, for
  * canonical and almost-reduced inputs (m, m + 1, 2m - 1, random + m). */
+/* One product with the lanes across one number (veil_mb_mulmod_one, the
+ * path of veil_paillier_add) equals mpz_mul + mpz_mod for edge and random
+ * values at every size, in place too; a negative or over-long operand is
+ * refused with r unchanged. */
+static void test_mulmod_one_matches_gmp(void)
+{
+    if (skip("mulmod_one"))
+        return;
+    for (size_t s = 0; s < NSIZES; s++) {
+        veil_mb_ctx ctx;
+        mpz_t m, a, b, r, want;
+        mpz_inits(m, a, b, r, want, NULL);
+        random_modulus(m, g_sizes[s]);
+        CU_ASSERT_EQUAL_FATAL(veil_mb_ctx_init(&ctx, m), 0);
+        size_t bad = 0;
+        for (unsigned k = 0; k < 400; k++) {
+            test_value(a, m, k % 6 == 5 && k > 6 ? 6 : k);
+            test_value(b, m, k < 6 ? (k * 5 + 2) % 6 : (k % 7 == 0 ? k % 6 : 6));
+            if (k % 11 == 10)
+                mpz_tdiv_q_2exp(a, a, 52 * (k % 13) + 7); /* shorter operands */
+            mpz_mul(want, a, b);
+            mpz_mod(want, want, m);
+            CU_ASSERT_EQUAL_FATAL(veil_mb_mulmod_one(r, a, b, &ctx), 0);
+            if (mpz_cmp(r, want) != 0 && bad++ == 0)
+                printf("\n  %u bits, value %u: mulmod_one differs from GMP\n", g_sizes[s], k);
+            CU_ASSERT_EQUAL_FATAL(veil_mb_mulmod_one(a, a, b, &ctx), 0);
+            CU_ASSERT(mpz_cmp(a, want) == 0);
+        }
+        CU_ASSERT_EQUAL(bad, 0);
+        mpz_set_ui(r, 7);
+        mpz_set_si(a, -3);
+        CU_ASSERT_EQUAL(veil_mb_mulmod_one(r, a, b, &ctx), -1);
+        mpz_set_ui(a, 0);
+        mpz_setbit(a, 64 * ctx.L);
+        CU_ASSERT_EQUAL(veil_mb_mulmod_one(r, b, a, &ctx), -1);
+        CU_ASSERT(mpz_cmp_ui(r, 7) == 0);
+        veil_mb_ctx_clear(&ctx);
+        mpz_clears(m, a, b, r, want, NULL);
+    }
+}
+
 static void test_sqr_matches_mul(void)
 {
     if (skip("sqr"))
@@ -470,6 +511,8 @@ int main(void)
         {"context refuses even and unsupported moduli", test_ctx_refuses_bad_moduli},
         {"load/store round trip at every size", test_load_store_round_trip},
         {"mul equals mpz_mul+mpz_mod (edge values, every size)", test_mul_matches_gmp},
+        {"mulmod_one (one number across the lanes) equals GMP (every size, in place)",
+         test_mulmod_one_matches_gmp},
         {"sqr equals mul bit for bit, below 2m (every size)", test_sqr_matches_mul},
         {"chains of almost-reduced squarings stay correct", test_mul_chain_stays_correct},
         {"powm equals mpz_powm (edge exponents and bases)", test_powm_matches_gmp},

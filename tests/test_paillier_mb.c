@@ -230,6 +230,50 @@ static void test_djn_one_value_lane_split(void)
     }
 }
 
+/* veil_paillier_add on the engine (one number across the lanes) equals
+ * mpz_mul + mpz_mod, in place on either operand, and the sum decrypts to
+ * the sum of the plaintexts; the scalar engine gives the same values. */
+static void test_add_engine_equals_gmp(void)
+{
+    if (skip("add"))
+        return;
+    veil_paillier_priv *keys[] = {g_sk, g_sk3};
+    veil_engine saved = veil_engine_selected();
+    for (size_t kk = 0; kk < 2; kk++) {
+        const veil_paillier_pub *pk = veil_paillier_priv_pub(keys[kk]);
+        mpz_t n2, a, b, r, want, s, m1, m2, d;
+        mpz_inits(n2, a, b, r, want, s, m1, m2, d, NULL);
+        veil_paillier_pub_n2(n2, pk);
+        veil_err err;
+        for (int t = 0; t < 200; t++) {
+            veil_engine_select(t % 2 ? VEIL_ENGINE_SCALAR : VEIL_ENGINE_AUTO);
+            mpz_set_ui(m1, (unsigned long)t * 1000003u);
+            mpz_set_ui(m2, (unsigned long)t * 7919u + 1u);
+            CU_ASSERT_EQUAL_FATAL(veil_paillier_encrypt(a, pk, m1, &err), VEIL_OK);
+            CU_ASSERT_EQUAL_FATAL(veil_paillier_encrypt(b, pk, m2, &err), VEIL_OK);
+            if (t == 0)
+                mpz_sub_ui(a, n2, 1); /* the largest operand */
+            mpz_mul(want, a, b);
+            mpz_mod(want, want, n2);
+            veil_paillier_add(r, pk, a, b);
+            CU_ASSERT(mpz_cmp(r, want) == 0);
+            mpz_set(s, a);
+            veil_paillier_add(s, pk, s, b);
+            CU_ASSERT(mpz_cmp(s, want) == 0);
+            mpz_set(s, b);
+            veil_paillier_add(s, pk, a, s);
+            CU_ASSERT(mpz_cmp(s, want) == 0);
+            if (t > 0) {
+                CU_ASSERT_EQUAL_FATAL(veil_paillier_decrypt(d, keys[kk], r, &err), VEIL_OK);
+                mpz_add(m1, m1, m2);
+                CU_ASSERT(mpz_cmp(d, m1) == 0);
+            }
+        }
+        veil_engine_select(saved);
+        mpz_clears(n2, a, b, r, want, s, m1, m2, d, NULL);
+    }
+}
+
 /* Engine encryption of groups of 1..8 decrypts (scalar path) to the
  * plaintexts; ciphertexts are all different. */
 static void test_encrypt_group_decrypts(void)
@@ -646,6 +690,8 @@ int main(void)
          test_djn_same_exponents_same_randomizers},
         {"DJN: one exponent over eight lanes equals the scalar path (every window alone)",
          test_djn_one_value_lane_split},
+        {"add on the engine equals mpz_mul + mpz_mod and decrypts to the sum",
+         test_add_engine_equals_gmp},
         {"encrypt groups of 1..8 decrypt to their plaintexts", test_encrypt_group_decrypts},
         {"batch of every length 1..19 equals single-value calls", test_batch_lengths_equal_single},
         {"batch decryption: engine equals scalar bit for bit", test_batch_engine_equals_scalar},
