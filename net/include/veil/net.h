@@ -197,7 +197,9 @@ void veil_conn_close(veil_conn *c);
  * sealed to this party or altered, bad signature, then the envelope checks
  * above) and removes it. There is no close notification: a peer that
  * stops sending is noticed by the timeout. Traffic counts file bytes.
- * One conversation per pair of parties and session. */
+ * One conversation per pair of parties and session; connecting to itself
+ * is VEIL_ERR_USAGE (both directions would use the same file names). A
+ * refused file ends receiving on that conversation, not sending. */
 
 #ifdef __cplusplus
 }
