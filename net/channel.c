@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,6 +29,7 @@
 #include "framing.h"
 #include "net_internal.h"
 #include "net_testhook.h"
+#include "spool.h"
 
 #define CONNECT_TIMEOUT_DEFAULT 10000u
 #define IO_TIMEOUT_DEFAULT      30000u
@@ -46,6 +48,11 @@ struct veil_net {
     /* Bytes of frames written and read on all connections (relaxed
      * atomics: connections live in several threads). */
     uint64_t bytes_sent, bytes_received;
+    /* File exchange (spool.h): the directory, this party's keys, and the
+     * peers whose first file veil_net_accept already returned. */
+    char *spool;
+    veil_spool_keys *skeys;
+    uint8_t *spool_taken;
 };
 
 struct veil_conn {
@@ -67,6 +74,9 @@ struct veil_conn {
     uint8_t *sbuf, *rbuf; /* reused frame buffers, wiped on close */
     size_t scap, rcap;
     char *t_session, *t_sender; /* test overrides (net_testhook.h) */
+    int spool;                  /* a file-exchange conversation: no socket, no TLS */
+    int spool_recv_failed;      /* spool: a file was refused; sending still works */
+    uint8_t peer_pk[crypto_sign_PUBLICKEYBYTES]; /* spool: the peer's pinned Ed25519 key */
 };
 
 /* ---- time ---- */
@@ -277,6 +287,20 @@ static veil_status make_ctx(veil_net *net, EVP_PKEY *key, X509 *cert, veil_err *
     return VEIL_OK;
 }
 
+static veil_status spool_init(veil_net *net, const char *dir, EVP_PKEY *key, X509 *cert,
+                              veil_err *err)
+{
+    net->spool = strdup(dir);
+    net->skeys = calloc(1, sizeof *net->skeys);
+    net->spool_taken = calloc(net->npeers, 1);
+    if (net->spool == NULL || net->skeys == NULL || net->spool_taken == NULL)
+        return veil_err_set(err, VEIL_ERR_NOMEM, "out of memory");
+    veil_status st = veil_spool_keys_load(net->skeys, key, err);
+    if (st == VEIL_OK)
+        st = veil_spool_setup(dir, net->session, net->peers[net->self].id, cert, err);
+    return st;
+}
+
 veil_status veil_net_new(veil_net **out, const veil_net_config *cfg, veil_err *err)
 {
     *out = NULL;
@@ -332,7 +356,10 @@ veil_status veil_net_new(veil_net **out, const veil_net_config *cfg, veil_err *e
                           cfg->identity_dir, have, cfg->self_id, want);
         goto done;
     }
-    st = make_ctx(net, key, cert, err);
+    if (cfg->spool_dir != NULL)
+        st = spool_init(net, cfg->spool_dir, key, cert, err);
+    else
+        st = make_ctx(net, key, cert, err);
 done:
     EVP_PKEY_free(key);
     X509_free(cert);
@@ -351,6 +378,10 @@ void veil_net_free(veil_net *net)
     SSL_CTX_free(net->ctx);
     BIO_meth_free(net->bio_method);
     free(net->peers);
+    free(net->spool);
+    if (net->skeys != NULL)
+        veil_secret_free(net->skeys, sizeof *net->skeys);
+    free(net->spool_taken);
     free(net);
 }
 
@@ -413,6 +444,8 @@ veil_status veil_net_listen(veil_net *net, int *fd, veil_err *err)
     *fd = -1;
     const veil_peer *me = &net->peers[net->self];
     char addr[ADDR_MAX];
+    if (net->spool != NULL)
+        return VEIL_OK; /* files need no socket */
     if (me->port == 0)
         return veil_err_set(err, VEIL_ERR_USAGE,
                             "the roster gives party %s no address to listen on", me->id);
@@ -477,9 +510,184 @@ fail:
     return NULL;
 }
 
+/* ---- file exchange (spool.h) ---- */
+
+/* A conversation with roster peer t through the spool: no socket, no TLS;
+ * the peer is known from the start (its files are signed). */
+static veil_conn *spool_conn_new(veil_net *net, long t, int server, veil_err *err)
+{
+    veil_conn *c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        veil_err_set(err, VEIL_ERR_NOMEM, "out of memory for a connection");
+        return NULL;
+    }
+    c->net = net;
+    c->fd = -1;
+    c->spool = 1;
+    c->server = server;
+    c->target = t;
+    c->peer = t;
+    c->usable = 1;
+    c->send_seq = 1;
+    c->recv_seq = 1;
+    snprintf(c->addr, sizeof c->addr, "spool %.*s", (int)(ADDR_MAX - 7), net->spool);
+    snprintf(c->who, sizeof c->who, "%s (%s)", net->peers[t].id, c->addr);
+    return c;
+}
+
+static void sleep_ms(unsigned ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+/* The peer's key from its published certificate, checked against the
+ * roster; the conversation is then ready. */
+static veil_status spool_peer(veil_conn *c, veil_err *err)
+{
+    veil_status st = veil_spool_peer_key(c->net->spool, &c->net->peers[c->peer], c->peer_pk, err);
+    if (st != VEIL_OK)
+        return veil_err_prefix(err, "%s", c->net->peers[c->peer].id);
+    c->ready = 1;
+    return VEIL_OK;
+}
+
+/* Waits (as veil_net_accept) for the first message file of a roster peer
+ * not returned before, addressed to this party. */
+static veil_status spool_accept(veil_net *net, int timeout_ms, veil_conn **conn, veil_err *err)
+{
+    int64_t end = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    const char *self = net->peers[net->self].id;
+    for (;;) {
+        for (size_t i = 0; i < net->npeers; i++) {
+            if (net->spool_taken[i] || i == net->self)
+                continue;
+            char path[VEIL_SPOOL_PATH_MAX];
+            struct stat sb;
+            if (veil_spool_path(path, net->spool, net->session, net->peers[i].id, self, 1) != 0)
+                return veil_err_set(err, VEIL_ERR_USAGE, "spool directory %s: name too long",
+                                    net->spool);
+            if (lstat(path, &sb) != 0)
+                continue;
+            veil_conn *c = spool_conn_new(net, (long)i, 1, err);
+            if (c == NULL)
+                return VEIL_ERR_NOMEM;
+            net->spool_taken[i] = 1;
+            *conn = c;
+            return VEIL_OK;
+        }
+        int64_t left = end - now_ms();
+        if (timeout_ms < 0 || (timeout_ms > 0 && left <= 0))
+            return VEIL_OK;
+        sleep_ms(timeout_ms == 0 || left > 50 ? 50 : (unsigned)left);
+    }
+}
+
+static veil_status spool_connect(veil_net *net, long t, veil_conn **conn, veil_err *err)
+{
+    /* Both directions of a conversation with itself would use the same
+     * file names. */
+    if ((size_t)t == net->self)
+        return veil_err_set(err, VEIL_ERR_USAGE,
+                            "party %s cannot exchange files with itself through the spool",
+                            net->peers[t].id);
+    veil_conn *c = spool_conn_new(net, t, 0, err);
+    if (c == NULL)
+        return VEIL_ERR_NOMEM;
+    veil_status st = spool_peer(c, err);
+    if (st != VEIL_OK) {
+        veil_conn_close(c);
+        return st;
+    }
+    *conn = c;
+    return VEIL_OK;
+}
+
+static veil_status spool_send(veil_conn *c, uint32_t type, const void *payload, size_t len,
+                              veil_err *err)
+{
+    veil_net *net = c->net;
+    const char *self = veil_net_self(net), *peer = net->peers[c->peer].id;
+    const char *session = c->t_session != NULL ? c->t_session : net->session;
+    const char *sender = c->t_sender != NULL ? c->t_sender : self;
+    char path[VEIL_SPOOL_PATH_MAX];
+    if (veil_spool_path(path, net->spool, net->session, self, peer, c->send_seq) != 0)
+        return veil_err_set(err, VEIL_ERR_USAGE, "spool directory %s: name too long", net->spool);
+    uint8_t *file = NULL;
+    size_t flen = 0;
+    veil_status st = veil_spool_pack(&file, &flen, net->skeys, peer, c->peer_pk, session, sender,
+                                     c->send_seq, type, payload, len, net->frame_max, err);
+    if (st == VEIL_OK)
+        st = veil_spool_write_file(path, net->spool, file, flen, err);
+    if (st == VEIL_OK)
+        __atomic_fetch_add(&net->bytes_sent, (uint64_t)flen, __ATOMIC_RELAXED);
+    veil_secret_free(file, flen);
+    return st != VEIL_OK ? veil_err_prefix(err, "%s", c->who) : VEIL_OK;
+}
+
+/* Waits up to the io timeout for the peer's next file, opens and checks
+ * it, and removes it. A rejected file stays where it is (for whoever
+ * investigates) and the conversation is over. */
+static veil_status spool_recv(veil_conn *c, uint32_t *type, uint8_t **payload, size_t *len,
+                              veil_err *err)
+{
+    veil_net *net = c->net;
+    const char *self = veil_net_self(net), *peer = net->peers[c->peer].id;
+    char path[VEIL_SPOOL_PATH_MAX];
+    if (veil_spool_path(path, net->spool, net->session, peer, self, c->recv_seq) != 0)
+        return veil_err_set(err, VEIL_ERR_USAGE, "spool directory %s: name too long", net->spool);
+    int64_t end = now_ms() + net->io_ms;
+    unsigned nap = 1;
+    uint8_t *file = NULL;
+    size_t flen = 0;
+    for (;;) {
+        int missing = 0;
+        veil_status st = veil_spool_read_file(path, net->frame_max + VEIL_SPOOL_OVERHEAD, &file,
+                                              &flen, &missing, err);
+        if (st != VEIL_OK) {
+            c->spool_recv_failed = 1;
+            return veil_err_prefix(err, "%s", peer);
+        }
+        if (!missing)
+            break;
+        int64_t left = end - now_ms();
+        if (left <= 0) {
+            char s[32];
+            return veil_err_set(err, VEIL_ERR_IO, "%s: timed out after %s waiting for %s", c->who,
+                                secs(s, sizeof s, net->io_ms), path);
+        }
+        sleep_ms(nap < left ? nap : (unsigned)left);
+        nap = nap < 32 ? nap * 2 : 50;
+    }
+    __atomic_fetch_add(&net->bytes_received, (uint64_t)flen, __ATOMIC_RELAXED);
+    char who[VEIL_PARTY_ID_MAX + VEIL_SPOOL_PATH_MAX + 16];
+    snprintf(who, sizeof who, "%s (spool file %s)", peer, path);
+    veil_net_expect want = {who, net->session, peer, c->recv_seq};
+    veil_status st = veil_spool_open(file, flen, net->skeys, self, c->peer_pk, &want,
+                                     net->frame_max, type, payload, len, err);
+    veil_secret_free(file, flen);
+    if (st != VEIL_OK) {
+        c->spool_recv_failed = 1;
+        return st;
+    }
+    if (unlink(path) != 0 && errno != ENOENT) {
+        int e = errno;
+        free(*payload);
+        *payload = NULL;
+        *len = 0;
+        c->spool_recv_failed = 1;
+        return veil_err_set(err, VEIL_ERR_IO, "%s: cannot remove it after reading: %s", who,
+                            strerror(e));
+    }
+    return VEIL_OK;
+}
+
 veil_status veil_net_accept(veil_net *net, int fd, int timeout_ms, veil_conn **conn, veil_err *err)
 {
     *conn = NULL;
+    if (net->spool != NULL)
+        return spool_accept(net, timeout_ms, conn, err);
     struct pollfd p = {fd, POLLIN, 0};
     int r;
     do
@@ -797,6 +1005,8 @@ veil_status veil_conn_handshake(veil_conn *c, veil_err *err)
     if (!c->server || c->ready || !c->usable)
         return veil_err_set(err, VEIL_ERR_USAGE,
                             "%s: not an accepted connection awaiting its handshake", c->who);
+    if (c->spool)
+        return spool_peer(c, err);
     deadline d = deadline_in(c->net->connect_ms, 0);
     return handshake(c, &d, err);
 }
@@ -869,6 +1079,8 @@ veil_status veil_net_connect(veil_net *net, const char *peer_id, veil_conn **con
     long t = find_id(net, peer_id);
     if (t < 0)
         return veil_err_set(err, VEIL_ERR_USAGE, "party \"%.80s\" is not in the roster", peer_id);
+    if (net->spool != NULL)
+        return spool_connect(net, t, conn, err);
     /* Connecting to itself is allowed: a department that is both an input
      * and a compute party submits to its own server process. */
     const veil_peer *p = &net->peers[t];
@@ -937,7 +1149,10 @@ veil_status veil_conn_send(veil_conn *c, uint32_t type, const void *payload, siz
     if (st != VEIL_OK)
         return st;
     deadline d = deadline_in(c->net->io_ms, 1);
-    st = send_frame(c, c->send_seq, type, payload, len, &d, err);
+    if (c->spool)
+        st = spool_send(c, type, payload, len, err);
+    else
+        st = send_frame(c, c->send_seq, type, payload, len, &d, err);
     if (st == VEIL_OK)
         c->send_seq++;
     else if (st != VEIL_ERR_INTERNAL)
@@ -954,8 +1169,14 @@ veil_status veil_conn_recv(veil_conn *c, uint32_t *type, uint8_t **payload, size
     veil_status st = check_ready(c, err);
     if (st != VEIL_OK)
         return st;
+    if (c->spool_recv_failed)
+        return veil_err_set(err, VEIL_ERR_USAGE, "%s: the connection failed earlier; close it",
+                            c->who);
     deadline d = deadline_in(c->net->io_ms, 1);
-    st = recv_frame(c, c->recv_seq, type, payload, len, &d, err);
+    if (c->spool)
+        st = spool_recv(c, type, payload, len, err);
+    else
+        st = recv_frame(c, c->recv_seq, type, payload, len, &d, err);
     if (st == VEIL_OK)
         c->recv_seq++;
     return st;
@@ -1001,6 +1222,8 @@ int veil_conn_test_override(veil_conn *c, const char *session, const char *sende
 
 veil_status veil_conn_test_write(veil_conn *c, const void *buf, size_t len, veil_err *err)
 {
+    if (c->spool)
+        return veil_err_set(err, VEIL_ERR_USAGE, "%s: no TLS stream in spool mode", c->who);
     deadline d = deadline_in(c->net->io_ms, 1);
     return ssl_write_all(c, buf, len, &d, err);
 }

@@ -132,7 +132,10 @@ static veil_status gather(qctx *x, comb *k, veil_err *err)
     if (st != VEIL_OK)
         return st;
     const veil_query_dept *cd = &q->depts[q->combiner];
-    q_log(x, "listening on %s:%u for %zu parties", cd->host, cd->port, q->npeers - 1);
+    if (x->p->spool_dir != NULL)
+        q_log(x, "waiting in the spool %s for %zu parties", x->p->spool_dir, q->npeers - 1);
+    else
+        q_log(x, "listening on %s:%u for %zu parties", cd->host, cd->port, q->npeers - 1);
     size_t need = q->npeers - 1, have = 0;
     double until = q_now() + q->io_timeout;
     if (until > x->deadline)
@@ -185,7 +188,8 @@ static veil_status gather(qctx *x, comb *k, veil_err *err)
         have++;
         q_log(x, "%s joined (%zu of %zu)", q->peers[idx].id, have, need);
     }
-    close(fd);
+    if (fd >= 0)
+        close(fd);
     return st;
 }
 

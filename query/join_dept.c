@@ -27,6 +27,7 @@ veil_status q_open_net(qctx *x, veil_err *err)
             (x->q->query_timeout > x->q->io_timeout ? x->q->query_timeout : x->q->io_timeout) *
             1000u,
         .frame_max = QFRAME_MAX,
+        .spool_dir = x->p->spool_dir,
     };
     return veil_net_new(&x->net, &cfg, err);
 }
@@ -58,7 +59,9 @@ static veil_status connect_raw(const qctx *x, veil_conn **out, veil_err *err)
         if (st == VEIL_OK)
             return VEIL_OK;
         if (st != VEIL_ERR_IO || q_now() + 0.25 >= until)
-            return veil_err_prefix(err, "combiner %s (%s:%u)", cd->id, cd->host, cd->port);
+            return x->p->spool_dir != NULL
+                       ? veil_err_prefix(err, "combiner %s (spool %s)", cd->id, x->p->spool_dir)
+                       : veil_err_prefix(err, "combiner %s (%s:%u)", cd->id, cd->host, cd->port);
         if (q_stopped(x))
             return veil_err_set(err, VEIL_ERR_IO, "interrupted");
         q_sleep_ms(250);

@@ -342,7 +342,7 @@ static veil_status net_new(veil_net **net, const char *idir, const char *self, v
                            size_t n, unsigned io_ms, size_t frame_max, veil_err *err)
 {
     veil_roster r = {peers, n};
-    veil_net_config cfg = {idir, self, SESSION, &r, 5000, io_ms, frame_max};
+    veil_net_config cfg = {idir, self, SESSION, &r, 5000, io_ms, frame_max, NULL};
     return veil_net_new(net, &cfg, err);
 }
 
@@ -410,7 +410,7 @@ static void test_identity_loading_refusals(void)
     TU_ASSERT_ERR(st, err, VEIL_ERR_INPUT, "parties srv and cli have the same certificate");
     set_peer(&peers[1], "cli", 0, fp_cli);
     veil_roster r = {peers, 2};
-    veil_net_config cfg = {d_srv, "srv", "bad session", &r, 0, 0, 0};
+    veil_net_config cfg = {d_srv, "srv", "bad session", &r, 0, 0, 0, NULL};
     st = veil_net_new(&net, &cfg, &err);
     TU_ASSERT_ERR(st, err, VEIL_ERR_USAGE, "the session id must be");
     CU_ASSERT(net == NULL);

@@ -35,7 +35,8 @@ enum {
     O_TKEY,
     O_SHARE,
     O_PARTYKEY,
-    O_FORCE
+    O_FORCE,
+    O_SPOOL
 };
 
 static const veil_opt opts[] = {
@@ -68,6 +69,10 @@ static const veil_opt opts[] = {
     {"threads", O_THREADS, "N", "worker threads (default: one per CPU)", 0},
     {"trace", O_TRACE, "DIR",
      "append every protocol message this party receives to DIR/PARTY.trace (for audits)", 0},
+    {"spool", O_SPOOL, "DIR",
+     "exchange signed, sealed message files in DIR instead of connecting (every party of the "
+     "run gives the same DIR; the combiner's address is unused)",
+     0},
     {"force", O_FORCE, NULL, "overwrite an existing --out file", 0},
     {NULL, 0, NULL, NULL, 0},
 };
@@ -261,6 +266,7 @@ static int run(const veil_cmd *cmd, int argc, char **argv)
             .share = share,
             .threads = threads,
             .hooks = &hooks,
+            .spool_dir = a.val[O_SPOOL],
         };
         st = veil_query_run(q, &p, analyst ? &res : NULL, &stats, &err);
     }
@@ -304,11 +310,19 @@ const veil_cmd veil_cmd_query_run = {
     .summary = "Run one party of a cross-department query (private join + encrypted sums).",
     .synopsis = "--query FILE.json --party ID --identity DIR --key KEY [--input FILE.csv]\n"
                 "    [--ledger FILE] [--out FILE.csv] [--threads N] [--trace DIR]\n"
-                "    [--threshold-key FILE.tkey] [--share SHARE.tsh [--party-key SEC]]",
+                "    [--threshold-key FILE.tkey] [--share SHARE.tsh [--party-key SEC]]\n"
+                "    [--spool DIR]",
     .description = "Every department named in the query and its analyst run this command with the\n"
                    "same query file (docs/query.md). Connections are mutual TLS 1.3 between the\n"
                    "parties the file pins. The combining department (the one with group_by, else\n"
                    "the first) listens on its address; the others connect to it.\n\n"
+                   "Departments that cannot open network connections to each other give\n"
+                   "--spool DIR instead, the same directory for every party of the run (a\n"
+                   "shared or synchronized directory): each message is then a file there,\n"
+                   "signed with the sender's party key and sealed to the recipient; each party\n"
+                   "publishes its certificate as DIR/certs/ID.crt, checked against the query's\n"
+                   "pinned fingerprints. A re-run needs a new query id or a clean spool\n"
+                   "(docs/net.md, \"File exchange\").\n\n"
                    "Departments read their records from --input and need the query's Paillier\n"
                    "public key (--key). Resident IDs leave a department only hashed onto\n"
                    "ristretto255 and blinded with a fresh secret key; values leave it only\n"

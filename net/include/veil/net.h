@@ -115,6 +115,11 @@ typedef struct {
     unsigned connect_timeout_ms; /* TCP connect + TLS handshake; 0 = 10 s */
     unsigned io_timeout_ms;      /* one send or receive; 0 = 30 s */
     size_t frame_max;            /* 0 = VEIL_NET_FRAME_MAX_DEFAULT */
+    /* NULL: TCP and mutual TLS. Otherwise the file exchange (docs/net.md,
+     * "File exchange"): every message is a file in this directory, signed
+     * with the sender's party key and sealed to the recipient; see
+     * "Spool mode" below for what the calls then do. */
+    const char *spool_dir;
 } veil_net_config;
 
 veil_status veil_net_new(veil_net **out, const veil_net_config *cfg, veil_err *err) VEIL_WUR;
@@ -172,6 +177,29 @@ veil_status veil_conn_recv(veil_conn *c, uint32_t *type, uint8_t **payload, size
                            veil_err *err) VEIL_WUR;
 /* Sends close_notify (best effort), closes, frees. NULL is accepted. */
 void veil_conn_close(veil_conn *c);
+
+/* ---- spool mode (veil_net_config.spool_dir set) ----
+ *
+ * The same calls, without sockets: veil_net_new also publishes this
+ * party's certificate as DIR/certs/ID.crt and refuses (VEIL_ERR_USAGE) a
+ * spool still holding a message file of this session sent by this party.
+ * veil_net_listen opens nothing (*fd = -1). veil_net_accept waits, polling
+ * with the same timeout semantics, for the first message file (sequence
+ * number 1) addressed to this party from a roster peer it has not returned
+ * before; veil_conn_handshake then loads that peer's published certificate
+ * and checks its fingerprint against the roster. veil_net_connect loads
+ * the peer's certificate the same way (VEIL_ERR_IO while the peer has not
+ * published it yet; VEIL_ERR_CRYPTO when it is not the pinned one).
+ * veil_conn_send writes one file "SESSION,SENDER,RECIPIENT,SEQ.msg"
+ * (temporary file, fsync, link: mode 0600, never replacing a file);
+ * veil_conn_recv waits up to the io timeout for the next expected file,
+ * checks it (VEIL_ERR_INPUT naming the file: oversize, truncated, not
+ * sealed to this party or altered, bad signature, then the envelope checks
+ * above) and removes it. There is no close notification: a peer that
+ * stops sending is noticed by the timeout. Traffic counts file bytes.
+ * One conversation per pair of parties and session; connecting to itself
+ * is VEIL_ERR_USAGE (both directions would use the same file names). A
+ * refused file ends receiving on that conversation, not sending. */
 
 #ifdef __cplusplus
 }

@@ -65,6 +65,11 @@ typedef struct {
     const veil_threshold_share *share;
     unsigned threads;             /* 0 = every CPU */
     const veil_query_hooks *hooks;
+    /* NULL: TCP and mutual TLS to the combiner's address. Otherwise every
+     * party of the run gives the same directory and the parties exchange
+     * signed, sealed message files there (docs/net.md, "File exchange");
+     * the combiner's address is then unused. */
+    const char *spool_dir;
 } veil_query_party;
 
 typedef struct {
