@@ -778,11 +778,22 @@ static void bench_bits(bench_table *tab, const bench_opts *o, unsigned bits)
     print_row(ref);
     x.ref_decrypt = ref;
     expect_equal(&x, x.out, x.m1, "decrypt_textbook");
-    r = measure(tab, &x, "decrypt", "decrypt (CRT, OpenSSL consttime)", op_decrypt, o->seconds, 1,
-                1, 1, 1);
+    r = measure(tab, &x, "decrypt", "decrypt (CRT, veil default)", op_decrypt, o->seconds, 1, 1, 1,
+                1);
     compare(r, ref);
     print_row(r);
     expect_equal(&x, x.out, x.m1, "decrypt");
+    if (veil_engine_selected() == VEIL_ENGINE_AUTO && veil_engine_ifma_supported()) {
+        /* The default above runs the two half-exponentiations on the IFMA
+         * engine, one number across the lanes; this is the scalar path. */
+        veil_engine_select(VEIL_ENGINE_SCALAR);
+        r = measure(tab, &x, "decrypt_openssl", "decrypt, CRT, OpenSSL consttime", op_decrypt,
+                    o->seconds, 1, 1, 1, 1);
+        veil_engine_select(VEIL_ENGINE_AUTO);
+        compare(r, ref);
+        print_row(r);
+        expect_equal(&x, x.out, x.m1, "decrypt_openssl");
+    }
     r = measure(tab, &x, "decrypt_crt_gmp", "decrypt, CRT alone (GMP mpz_powm_sec)",
                 op_decrypt_crt_gmp, o->seconds, 1, 1, 1, 1);
     compare(r, ref);

@@ -721,51 +721,77 @@ IFMA void veil_mb_mulmod(uint64_t *r, const uint64_t *a, const uint64_t *b, cons
  * through digit 0, below 2^62 for N <= 158; carries are propagated once at
  * the end. Used for public values only (veil_paillier_add). */
 
-IFMA_INLINE void amm_one_core(uint64_t *r, const uint64_t *a, const uint64_t *b, const uint64_t *m,
-                              uint64_t k0, size_t N)
+/* K independent products (K = 1 or 2, each with its own modulus of the
+ * same digit count) in one loop, so that the latency of one's chain of
+ * dependent steps (digit 0 -> y -> digit 0) hides behind the other's. */
+IFMA_INLINE void amm_k_core(const size_t K, uint64_t *const *r, const uint64_t *const *a,
+                            const uint64_t *const *b, const uint64_t *const *m, const uint64_t *k0,
+                            const size_t N)
 {
     enum { VMAX = (VEIL_MB_MAX_DIGITS + 7) / 8 };
     const size_t NV = (N + 7) / 8;
-    const __m512i zero = _mm512_setzero_si512(), M52 = BC(MASK52);
-    __m512i acc[VMAX], av[VMAX], mv[VMAX];
-#pragma GCC unroll 20
-    for (size_t v = 0; v < NV; v++) {
-        acc[v] = zero;
-        av[v] = LD(a + 8 * v);
-        mv[v] = LD(m + 8 * v);
-    }
-    for (size_t i = 0; i < N; i++) {
-        const __m512i bi = BC(b[i]);
-#pragma GCC unroll 20
-        for (size_t v = 0; v < NV; v++)
-            acc[v] = _mm512_madd52lo_epu64(acc[v], av[v], bi);
-        uint64_t x0 = (uint64_t)_mm_cvtsi128_si64(_mm512_castsi512_si128(acc[0]));
-        const __m512i y = BC((x0 * k0) & MASK52);
-#pragma GCC unroll 20
-        for (size_t v = 0; v < NV; v++)
-            acc[v] = _mm512_madd52lo_epu64(acc[v], mv[v], y);
-        x0 = (uint64_t)_mm_cvtsi128_si64(_mm512_castsi512_si128(acc[0]));
-#pragma GCC unroll 20
-        for (size_t v = 0; v + 1 < NV; v++)
-            acc[v] = _mm512_alignr_epi64(acc[v + 1], acc[v], 1);
-        acc[NV - 1] = _mm512_alignr_epi64(zero, acc[NV - 1], 1);
-        acc[0] = _mm512_mask_add_epi64(acc[0], 1, acc[0], BC(x0 >> 52));
+    const __m512i zero = _mm512_setzero_si512();
+    __m512i acc[2][VMAX], av[2][VMAX], mv[2][VMAX];
+#pragma GCC unroll 2
+    for (size_t k = 0; k < K; k++) {
 #pragma GCC unroll 20
         for (size_t v = 0; v < NV; v++) {
-            acc[v] = _mm512_madd52hi_epu64(acc[v], av[v], bi);
-            acc[v] = _mm512_madd52hi_epu64(acc[v], mv[v], y);
+            acc[k][v] = zero;
+            av[k][v] = LD(a[k] + 8 * v);
+            mv[k][v] = LD(m[k] + 8 * v);
         }
     }
-    uint64_t t[8 * VMAX];
-    for (size_t v = 0; v < NV; v++)
-        ST(t + 8 * v, acc[v]);
-    uint64_t c = 0;
-    for (size_t d = 0; d < 8 * NV; d++) {
-        uint64_t x = t[d] + c;
-        r[d] = x & MASK52;
-        c = x >> 52;
+    for (size_t i = 0; i < N; i++) {
+        __m512i bi[2], y[2];
+        uint64_t x0[2];
+#pragma GCC unroll 2
+        for (size_t k = 0; k < K; k++) {
+            bi[k] = BC(b[k][i]);
+#pragma GCC unroll 20
+            for (size_t v = 0; v < NV; v++)
+                acc[k][v] = _mm512_madd52lo_epu64(acc[k][v], av[k][v], bi[k]);
+            x0[k] = (uint64_t)_mm_cvtsi128_si64(_mm512_castsi512_si128(acc[k][0]));
+            y[k] = BC((x0[k] * k0[k]) & MASK52);
+        }
+#pragma GCC unroll 2
+        for (size_t k = 0; k < K; k++) {
+#pragma GCC unroll 20
+            for (size_t v = 0; v < NV; v++)
+                acc[k][v] = _mm512_madd52lo_epu64(acc[k][v], mv[k][v], y[k]);
+            x0[k] = (uint64_t)_mm_cvtsi128_si64(_mm512_castsi512_si128(acc[k][0]));
+        }
+#pragma GCC unroll 2
+        for (size_t k = 0; k < K; k++) {
+#pragma GCC unroll 20
+            for (size_t v = 0; v + 1 < NV; v++)
+                acc[k][v] = _mm512_alignr_epi64(acc[k][v + 1], acc[k][v], 1);
+            acc[k][NV - 1] = _mm512_alignr_epi64(zero, acc[k][NV - 1], 1);
+            acc[k][0] = _mm512_mask_add_epi64(acc[k][0], 1, acc[k][0], BC(x0[k] >> 52));
+#pragma GCC unroll 20
+            for (size_t v = 0; v < NV; v++) {
+                acc[k][v] = _mm512_madd52hi_epu64(acc[k][v], av[k][v], bi[k]);
+                acc[k][v] = _mm512_madd52hi_epu64(acc[k][v], mv[k][v], y[k]);
+            }
+        }
     }
-    (void)M52;
+#pragma GCC unroll 2
+    for (size_t k = 0; k < K; k++) {
+        uint64_t t[8 * VMAX];
+        for (size_t v = 0; v < NV; v++)
+            ST(t + 8 * v, acc[k][v]);
+        uint64_t c = 0;
+        for (size_t d = 0; d < 8 * NV; d++) {
+            uint64_t x = t[d] + c;
+            r[k][d] = x & MASK52;
+            c = x >> 52;
+        }
+    }
+}
+
+IFMA_INLINE void amm_one_core(uint64_t *r, const uint64_t *a, const uint64_t *b, const uint64_t *m,
+                              uint64_t k0, size_t N)
+{
+    amm_k_core(1, &r, &a, &b, &m, &k0, N);
 }
 
 /* r = a b mod m canonical (a, b, r: 8 * ceil(N / 8) digits, a, b < m). */
@@ -803,6 +829,156 @@ IFMA int veil_mb_mulmod_one(mpz_t r, const mpz_t a, const mpz_t b, const veil_mb
     mulmod_one(da, da, db, ctx);
     from_digits(r, da, ctx->N, ctx->L);
     return 0;
+}
+
+/* sel = entry idx of a table of `entries` numbers of NV vectors each (one
+ * number across the lanes), reading every entry and keeping the wanted one
+ * by a mask: no address depends on idx. */
+IFMA_INLINE void select_across(uint64_t *sel, const uint64_t *table, size_t entries, size_t NV,
+                               unsigned idx)
+{
+    enum { VMAX = (VEIL_MB_MAX_DIGITS + 7) / 8 };
+    const __m512i want = BC(idx);
+    __m512i s[VMAX];
+    for (size_t v = 0; v < NV; v++)
+        s[v] = _mm512_setzero_si512();
+    for (size_t j = 0; j < entries; j++) {
+        const __mmask8 mk = _mm512_cmpeq_epi64_mask(want, BC(j));
+        for (size_t v = 0; v < NV; v++)
+            s[v] = _mm512_mask_blend_epi64(mk, s[v], LD(table + (j * NV + v) * 8));
+    }
+    for (size_t v = 0; v < NV; v++)
+        ST(sel + 8 * v, s[v]);
+}
+
+/* The exponentiations of veil_mb_powm_one / veil_mb_powm_pair (K = 1, 2)
+ * for a digit count known at compile time, all K with the same nwin
+ * windows. mem[k] holds (2^W + 3) D digits: the table, then acc, sel and
+ * the base (already loaded). */
+IFMA_INLINE void powm_k_core(const size_t K, uint64_t *const *mem, const uint8_t *const *e,
+                             const size_t *elen, const size_t *ebits, size_t nwin,
+                             const veil_mb_ctx *const *ctx, const size_t N)
+{
+    enum { W = VEIL_MB_POWM_ONE_WINDOW, E = 1u << W };
+    const size_t NV = (N + 7) / 8, D = 8 * NV;
+    uint64_t *tab[2], *acc[2], *sel[2], *base[2], *tj[2];
+    const uint64_t *r2[2], *m[2], *tprev[2], *t1[2];
+    uint64_t k0[2];
+    for (size_t k = 0; k < K; k++) {
+        tab[k] = mem[k];
+        acc[k] = tab[k] + E * D;
+        sel[k] = acc[k] + D;
+        base[k] = sel[k] + D;
+        r2[k] = ctx[k]->r2h;
+        m[k] = ctx[k]->mh;
+        k0[k] = ctx[k]->k0;
+        memset(sel[k], 0, D * sizeof(uint64_t));
+        sel[k][0] = 1;
+        t1[k] = tab[k] + D;
+    }
+    amm_k_core(K, tab, (const uint64_t *const *)sel, r2, m, k0, N);                    /* R mod m */
+    amm_k_core(K, (uint64_t *const *)t1, (const uint64_t *const *)base, r2, m, k0, N); /* base R */
+    for (size_t j = 2; j < E; j++) {
+        for (size_t k = 0; k < K; k++) {
+            tj[k] = tab[k] + j * D;
+            tprev[k] = tab[k] + (j - 1) * D;
+        }
+        amm_k_core(K, tj, tprev, t1, m, k0, N);
+    }
+    for (size_t k = 0; k < K; k++)
+        select_across(acc[k], tab[k], E, NV,
+                      exp_window(e[k], elen[k], ebits[k], (nwin - 1) * W, W));
+    for (size_t i = nwin - 1; i-- > 0;) {
+        for (unsigned q = 0; q < W; q++)
+            amm_k_core(K, acc, (const uint64_t *const *)acc, (const uint64_t *const *)acc, m, k0,
+                       N);
+        for (size_t k = 0; k < K; k++)
+            select_across(sel[k], tab[k], E, NV, exp_window(e[k], elen[k], ebits[k], i * W, W));
+        amm_k_core(K, acc, (const uint64_t *const *)acc, (const uint64_t *const *)sel, m, k0, N);
+    }
+    for (size_t k = 0; k < K; k++) {
+        memset(sel[k], 0, D * sizeof(uint64_t));
+        sel[k][0] = 1;
+    }
+    /* out of Montgomery form, <= m */
+    amm_k_core(K, acc, (const uint64_t *const *)acc, (const uint64_t *const *)sel, m, k0, N);
+}
+
+/* acc - m unless that borrows, selected by a mask (the value is secret
+ * until the exponentiation is over); tmp: D words. */
+static void final_sub_ct(uint64_t *acc, uint64_t *tmp, const veil_mb_ctx *ctx)
+{
+    const size_t D = 8 * ((ctx->N + 7) / 8);
+    int64_t borrow = 0;
+    for (size_t d = 0; d < D; d++) {
+        int64_t x = (int64_t)acc[d] - (int64_t)ctx->mh[d] + borrow;
+        tmp[d] = (uint64_t)x & MASK52;
+        borrow = x >> 52;
+    }
+    const uint64_t keep = (uint64_t)borrow; /* all ones when acc < m */
+    for (size_t d = 0; d < D; d++)
+        acc[d] = (acc[d] & keep) | (tmp[d] & ~keep);
+}
+
+/* The K powers r[k] = base[k]^e[k] mod ctx[k]'s modulus; -1 as in
+ * veil_mb_powm_one, or when the contexts' digit counts differ. */
+IFMA_INLINE int powm_k(const size_t K, mpz_t *const *r, const mpz_t *const *base,
+                       const uint8_t *const *e, const size_t *elen, const size_t *ebits,
+                       const veil_mb_ctx *const *cx)
+{
+    const veil_mb_ctx *ctx = cx[0]; /* DISPATCH_N reads ctx->N */
+    enum { E = 1u << VEIL_MB_POWM_ONE_WINDOW };
+    const size_t D = 8 * ((ctx->N + 7) / 8), words = (E + 3) * D;
+    size_t maxbits = 0;
+    for (size_t k = 0; k < K; k++) {
+        if (mpz_sgn(*base[k]) < 0 || mpz_size(*base[k]) > cx[k]->L || ebits[k] == 0 ||
+            cx[k]->N != ctx->N)
+            return -1;
+        if (ebits[k] > maxbits)
+            maxbits = ebits[k];
+    }
+    uint64_t *all = aligned_alloc(64, K * words * sizeof(uint64_t));
+    if (all == NULL)
+        return -1;
+    uint64_t *mem[2];
+    for (size_t k = 0; k < K; k++) {
+        mem[k] = all + k * words;
+        to_digits(mem[k] + (E + 2) * D, *base[k], D);
+    }
+    /* Exponents of different lengths share the window count of the
+     * longest (the other's extra top windows read as 0). */
+    const size_t nwin = (maxbits + VEIL_MB_POWM_ONE_WINDOW - 1) / VEIL_MB_POWM_ONE_WINDOW;
+#define POW_N(n) powm_k_core(K, mem, e, elen, ebits, nwin, cx, n)
+    DISPATCH_N(POW_N)
+#undef POW_N
+    for (size_t k = 0; k < K; k++) {
+        uint64_t *acc = mem[k] + E * D;
+        final_sub_ct(acc, acc + D, cx[k]);
+        from_digits(*r[k], acc, cx[k]->N, cx[k]->L);
+    }
+    sodium_memzero(all, K * words * sizeof(uint64_t));
+    free(all);
+    return 0;
+}
+
+IFMA int veil_mb_powm_one(mpz_t r, const mpz_t base, const uint8_t *e, size_t elen, size_t ebits,
+                          const veil_mb_ctx *ctx)
+{
+    mpz_t *rr = (mpz_t *)r;
+    const mpz_t *bb = (const mpz_t *)base;
+    return powm_k(1, &rr, &bb, &e, &elen, &ebits, &ctx);
+}
+
+IFMA int veil_mb_powm_pair(mpz_t r1, const mpz_t base1, const uint8_t *e1, size_t elen1,
+                           size_t ebits1, const veil_mb_ctx *ctx1, mpz_t r2, const mpz_t base2,
+                           const uint8_t *e2, size_t elen2, size_t ebits2, const veil_mb_ctx *ctx2)
+{
+    mpz_t *rr[2] = {(mpz_t *)r1, (mpz_t *)r2};
+    const mpz_t *bb[2] = {(const mpz_t *)base1, (const mpz_t *)base2};
+    const uint8_t *ee[2] = {e1, e2};
+    const size_t el[2] = {elen1, elen2}, eb[2] = {ebits1, ebits2};
+    const veil_mb_ctx *cc[2] = {ctx1, ctx2};
+    return powm_k(2, rr, bb, ee, el, eb, cc);
 }
 
 /* sel = table[idx[lane]] per lane, reading all `entries` entries of n
@@ -1108,6 +1284,22 @@ int veil_mb_fixed_base_one(mpz_t r, const mp_limb_t *table, unsigned w, size_t n
                            const veil_mb_ctx *ctx)
 {
     (void)r, (void)table, (void)w, (void)nwin, (void)e, (void)elen, (void)init, (void)ctx;
+    return -1;
+}
+
+int veil_mb_powm_one(mpz_t r, const mpz_t base, const uint8_t *e, size_t elen, size_t ebits,
+                     const veil_mb_ctx *ctx)
+{
+    (void)r, (void)base, (void)e, (void)elen, (void)ebits, (void)ctx;
+    return -1;
+}
+
+int veil_mb_powm_pair(mpz_t r1, const mpz_t base1, const uint8_t *e1, size_t elen1, size_t ebits1,
+                      const veil_mb_ctx *ctx1, mpz_t r2, const mpz_t base2, const uint8_t *e2,
+                      size_t elen2, size_t ebits2, const veil_mb_ctx *ctx2)
+{
+    (void)r1, (void)base1, (void)e1, (void)elen1, (void)ebits1, (void)ctx1;
+    (void)r2, (void)base2, (void)e2, (void)elen2, (void)ebits2, (void)ctx2;
     return -1;
 }
 

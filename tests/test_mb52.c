@@ -411,6 +411,135 @@ static void test_powm_matches_gmp(void)
     }
 }
 
+/* One power with the lanes across one number (veil_mb_powm_one, the path
+ * of single CRT decryptions) equals mpz_powm for edge bases and exponents
+ * (0, 1, all ones, random) of several lengths at every size, in place too;
+ * exponent bits at or past ebits are ignored; a negative or over-long base
+ * and an empty exponent are refused with r unchanged. */
+static void test_powm_one_matches_gmp(void)
+{
+    if (skip("powm_one"))
+        return;
+    const size_t ebits_list[] = {1, 5, 7, 64, 333, 1024};
+    for (size_t s = 0; s < NSIZES; s++) {
+        veil_mb_ctx ctx;
+        mpz_t m, base, r, want, ez;
+        mpz_inits(m, base, r, want, ez, NULL);
+        random_modulus(m, g_sizes[s]);
+        CU_ASSERT_EQUAL_FATAL(veil_mb_ctx_init(&ctx, m), 0);
+        int bad = 0;
+        size_t nlen = g_sizes[s] > 4096 ? 3 : sizeof ebits_list / sizeof ebits_list[0];
+        for (size_t t = 0; t < nlen; t++) {
+            size_t ebits = ebits_list[t == nlen - 1 ? 5 : t], elen = (ebits + 7) / 8;
+            uint8_t e[128];
+            for (unsigned k = 0; k < 7; k++) {
+                test_exponent(e, elen, ebits, (unsigned)t, (int)k);
+                test_value(base, m, (k + (unsigned)t) % 7);
+                mpz_import(ez, elen, -1, 1, 0, 0, e);
+                mpz_powm(want, base, ez, m);
+                CU_ASSERT_EQUAL_FATAL(veil_mb_powm_one(r, base, e, elen, ebits, &ctx), 0);
+                bad += mpz_cmp(r, want) != 0;
+                CU_ASSERT_EQUAL_FATAL(veil_mb_powm_one(base, base, e, elen, ebits, &ctx), 0);
+                bad += mpz_cmp(base, want) != 0;
+            }
+        }
+        /* Bits past ebits (here the top 3 of 64) do not count. */
+        uint8_t e[8];
+        memset(e, 0xff, sizeof e);
+        test_value(base, m, 6);
+        mpz_set_ui(ez, 0);
+        mpz_setbit(ez, 61);
+        mpz_sub_ui(ez, ez, 1);
+        mpz_powm(want, base, ez, m);
+        CU_ASSERT_EQUAL_FATAL(veil_mb_powm_one(r, base, e, sizeof e, 61, &ctx), 0);
+        bad += mpz_cmp(r, want) != 0;
+        if (bad)
+            fprintf(stderr, "\n  %u-bit modulus: %d single powers differ from GMP\n", g_sizes[s],
+                    bad);
+        CU_ASSERT_EQUAL(bad, 0);
+        mpz_set_ui(r, 7);
+        mpz_set_si(base, -3);
+        CU_ASSERT_EQUAL(veil_mb_powm_one(r, base, e, sizeof e, 64, &ctx), -1);
+        mpz_set_ui(base, 0);
+        mpz_setbit(base, 64 * ctx.L);
+        CU_ASSERT_EQUAL(veil_mb_powm_one(r, base, e, sizeof e, 64, &ctx), -1);
+        mpz_set_ui(base, 5);
+        CU_ASSERT_EQUAL(veil_mb_powm_one(r, base, e, sizeof e, 0, &ctx), -1);
+        CU_ASSERT(mpz_cmp_ui(r, 7) == 0);
+        veil_mb_ctx_clear(&ctx);
+        mpz_clears(m, base, r, want, ez, NULL);
+    }
+}
+
+/* Two powers interleaved (veil_mb_powm_pair, the CRT halves of a single
+ * decryption) equal mpz_powm for both, with exponents of different lengths
+ * and in place; moduli of different digit counts are refused with both
+ * results unchanged. */
+static void test_powm_pair_matches_gmp(void)
+{
+    if (skip("powm_pair"))
+        return;
+    const size_t bits[][2] = {{64, 64}, {1024, 1023}, {1024, 333}, {7, 1024}, {1, 5}};
+    for (size_t s = 0; s < NSIZES; s++) {
+        veil_mb_ctx c1, c2;
+        mpz_t m1, m2, b1, b2, r1, r2, w1, w2, ez;
+        mpz_inits(m1, m2, b1, b2, r1, r2, w1, w2, ez, NULL);
+        random_modulus(m1, g_sizes[s]);
+        random_modulus(m2, g_sizes[s]);
+        CU_ASSERT_EQUAL_FATAL(veil_mb_ctx_init(&c1, m1), 0);
+        CU_ASSERT_EQUAL_FATAL(veil_mb_ctx_init(&c2, m2), 0);
+        int bad = 0;
+        size_t ncase = g_sizes[s] > 4096 ? 2 : sizeof bits / sizeof bits[0];
+        for (size_t t = 0; t < ncase; t++) {
+            uint8_t e1[128], e2[128];
+            size_t l1 = (bits[t][0] + 7) / 8, l2 = (bits[t][1] + 7) / 8;
+            for (unsigned k = 0; k < 5; k++) {
+                test_exponent(e1, l1, bits[t][0], (unsigned)t, (int)k);
+                test_exponent(e2, l2, bits[t][1], (unsigned)t + 2, (int)k);
+                test_value(b1, m1, (k + (unsigned)t) % 7);
+                test_value(b2, m2, (k + 3) % 7);
+                mpz_import(ez, l1, -1, 1, 0, 0, e1);
+                mpz_powm(w1, b1, ez, m1);
+                mpz_import(ez, l2, -1, 1, 0, 0, e2);
+                mpz_powm(w2, b2, ez, m2);
+                if (k % 2) { /* in place */
+                    CU_ASSERT_EQUAL_FATAL(veil_mb_powm_pair(b1, b1, e1, l1, bits[t][0], &c1, b2, b2,
+                                                            e2, l2, bits[t][1], &c2),
+                                          0);
+                    mpz_set(r1, b1);
+                    mpz_set(r2, b2);
+                } else {
+                    CU_ASSERT_EQUAL_FATAL(veil_mb_powm_pair(r1, b1, e1, l1, bits[t][0], &c1, r2, b2,
+                                                            e2, l2, bits[t][1], &c2),
+                                          0);
+                }
+                bad += (mpz_cmp(r1, w1) != 0) + (mpz_cmp(r2, w2) != 0);
+            }
+        }
+        if (bad)
+            fprintf(stderr, "\n  %u-bit moduli: %d paired powers differ from GMP\n", g_sizes[s],
+                    bad);
+        CU_ASSERT_EQUAL(bad, 0);
+        /* A modulus of the next supported size has more digits: refused. */
+        veil_mb_ctx c3;
+        mpz_t m3;
+        mpz_init(m3);
+        random_modulus(m3, g_sizes[s] < 3072 ? 3072 : 2048);
+        CU_ASSERT_EQUAL_FATAL(veil_mb_ctx_init(&c3, m3), 0);
+        uint8_t e[8] = {3};
+        mpz_set_ui(r1, 7);
+        mpz_set_ui(r2, 9);
+        mpz_set_ui(b1, 5);
+        CU_ASSERT_EQUAL(veil_mb_powm_pair(r1, b1, e, 8, 64, &c1, r2, b1, e, 8, 64, &c3), -1);
+        CU_ASSERT(mpz_cmp_ui(r1, 7) == 0 && mpz_cmp_ui(r2, 9) == 0);
+        veil_mb_ctx_clear(&c3);
+        mpz_clear(m3);
+        veil_mb_ctx_clear(&c1);
+        veil_mb_ctx_clear(&c2);
+        mpz_clears(m1, m2, b1, b2, r1, r2, w1, w2, ez, NULL);
+    }
+}
+
 /* One exponent shared by all lanes (CRT decryption's p - 1). */
 static void test_powm_shared_exponent(void)
 {
@@ -517,6 +646,10 @@ int main(void)
         {"chains of almost-reduced squarings stay correct", test_mul_chain_stays_correct},
         {"powm equals mpz_powm (edge exponents and bases)", test_powm_matches_gmp},
         {"powm with one exponent for all lanes", test_powm_shared_exponent},
+        {"powm_one (one number across the lanes) equals mpz_powm (every size, in place)",
+         test_powm_one_matches_gmp},
+        {"powm_pair equals mpz_powm for both (different exponent lengths, in place)",
+         test_powm_pair_matches_gmp},
         {"fixed-base table exponentiation equals mpz_powm", test_fixed_base_matches_gmp},
         {NULL, NULL},
     };

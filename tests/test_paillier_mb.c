@@ -99,6 +99,7 @@ static void test_decrypt_group_equals_scalar(void)
     if (skip("decrypt group"))
         return;
     veil_paillier_priv *keys[] = {g_sk, g_sk3};
+    veil_engine saved = veil_engine_selected();
     for (size_t kk = 0; kk < 2; kk++) {
         const veil_paillier_priv *sk = keys[kk];
         const veil_paillier_pub *pk = veil_paillier_priv_pub(sk);
@@ -124,7 +125,9 @@ static void test_decrypt_group_equals_scalar(void)
             }
             CU_ASSERT_EQUAL_FATAL(veil_paillier_decrypt_mb(out, sk, in), 0);
             for (size_t l = 0; l < k; l++) {
+                veil_engine_select(VEIL_ENGINE_SCALAR); /* OpenSSL's half-powers */
                 CU_ASSERT_EQUAL_FATAL(veil_paillier_decrypt(want, sk, c[l], &err), VEIL_OK);
+                veil_engine_select(saved);
                 CU_ASSERT(mpz_cmp(want, d[l]) == 0);
                 if (l < 6)
                     CU_ASSERT(mpz_cmp(m[l], d[l]) == 0);
@@ -134,6 +137,59 @@ static void test_decrypt_group_equals_scalar(void)
         vec_free(m, 8);
         vec_free(c, 8);
         vec_free(d, 8);
+    }
+}
+
+/* A single decryption on the engine (veil_mb_powm_one for both CRT
+ * halves) equals OpenSSL's path bit for bit: encryptions of edge, small,
+ * negative (encoded) and random plaintexts, the ciphertexts 1 and n^2 - 1,
+ * and random units that are no one's encryption; both keys sizes. */
+static void test_decrypt_one_equals_openssl(void)
+{
+    if (skip("decrypt one"))
+        return;
+    veil_paillier_priv *keys[] = {g_sk, g_sk3};
+    veil_engine saved = veil_engine_selected();
+    for (size_t kk = 0; kk < 2; kk++) {
+        const veil_paillier_priv *sk = keys[kk];
+        const veil_paillier_pub *pk = veil_paillier_priv_pub(sk);
+        CU_ASSERT_FATAL(sk->mb_ok);
+        mpz_t m, c, n2, on, off;
+        mpz_inits(m, c, n2, on, off, NULL);
+        veil_paillier_pub_n2(n2, pk);
+        veil_err err;
+        int bad = 0, wrong = 0;
+        for (size_t i = 0; i < 40; i++) {
+            if (i < 30) {
+                if (i % 6 == 5) {
+                    mpz_set_si(off, -(long)(i * 1000003u));
+                    CU_ASSERT_EQUAL_FATAL(veil_paillier_encode(m, pk, off, &err), VEIL_OK);
+                } else {
+                    plain_value(m, pk, i);
+                }
+                veil_engine_select(VEIL_ENGINE_AUTO);
+                CU_ASSERT_EQUAL_FATAL(veil_paillier_encrypt(c, pk, m, &err), VEIL_OK);
+            } else if (i == 30) {
+                mpz_set_ui(c, 1);
+            } else if (i == 31) {
+                mpz_sub_ui(c, n2, 1);
+            } else {
+                do
+                    veil_rand_mpz_below(c, n2);
+                while (veil_paillier_check_ct(pk, c, &err) != VEIL_OK);
+            }
+            veil_engine_select(VEIL_ENGINE_AUTO);
+            CU_ASSERT_EQUAL_FATAL(veil_paillier_decrypt(on, sk, c, &err), VEIL_OK);
+            veil_engine_select(VEIL_ENGINE_SCALAR);
+            CU_ASSERT_EQUAL_FATAL(veil_paillier_decrypt(off, sk, c, &err), VEIL_OK);
+            bad += mpz_cmp(on, off) != 0;
+            if (i < 30)
+                wrong += mpz_cmp(on, m) != 0;
+        }
+        veil_engine_select(saved);
+        CU_ASSERT_EQUAL(bad, 0);
+        CU_ASSERT_EQUAL(wrong, 0);
+        mpz_clears(m, c, n2, on, off, NULL);
     }
 }
 
@@ -686,6 +742,9 @@ int main(void)
     static const tu_test tests[] = {
         {"engine selection and names", test_engine_selection},
         {"decrypt groups of 1..8 equal scalar decryption", test_decrypt_group_equals_scalar},
+        {"single decryption on the engine equals OpenSSL's (edge, negative, random, "
+         "non-encryptions)",
+         test_decrypt_one_equals_openssl},
         {"DJN: same exponents give the same randomizers on both paths",
          test_djn_same_exponents_same_randomizers},
         {"DJN: one exponent over eight lanes equals the scalar path (every window alone)",
