@@ -1,13 +1,12 @@
-/* Batch Paillier encryption, decryption and scalar multiplication on POSIX
- * threads: one contiguous chunk per worker, results reported by the lowest
- * failing index. With the IFMA engine (mb52.h, veil/engine.h) each worker
- * runs its chunk in groups of eight, the remainder as a partial group with
- * padding lanes. */
+/* Batch Paillier encryption, decryption and scalar multiplication on the
+ * worker pool (veil/workers.h): one contiguous chunk per worker, results
+ * reported by the lowest failing index. With the IFMA engine (mb52.h,
+ * veil/engine.h) each worker runs its chunk in groups of eight, the
+ * remainder as a partial group with padding lanes. */
 #define _GNU_SOURCE /* sched_getaffinity and CPU_COUNT */
 #include "veil/batch.h"
 
 #include <limits.h>
-#include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -15,6 +14,7 @@
 #include "paillier_internal.h"
 #include "veil/engine.h"
 #include "veil/rand.h"
+#include "veil/workers.h"
 
 typedef enum { BATCH_ENCRYPT, BATCH_DECRYPT, BATCH_MUL_SCALAR } batch_op;
 
@@ -32,8 +32,6 @@ typedef struct {
     veil_status st;
     size_t failed_at; /* valid when st != VEIL_OK */
     veil_err err;
-    pthread_t tid;
-    int started;
     int mb; /* run through the IFMA engine */
 } batch_job;
 
@@ -138,10 +136,9 @@ static void run_job(batch_job *job)
     }
 }
 
-static void *job_main(void *arg)
+static void job_task(void *arg)
 {
     run_job(arg);
-    return NULL;
 }
 
 static size_t worker_count(size_t count, unsigned threads)
@@ -154,11 +151,10 @@ static size_t worker_count(size_t count, unsigned threads)
     return n;
 }
 
-/* Splits the column into contiguous chunks, runs chunk 0 on the calling
- * thread and the others on new threads, and joins them all. A chunk whose
- * thread cannot be created runs on the calling thread instead, so a thread
- * shortage slows a batch down but never fails it. Because chunks are in
- * index order, the first failing chunk holds the lowest failing index. */
+/* Splits the column into contiguous chunks and runs them on the worker
+ * pool and the calling thread (veil_workers_run: a thread shortage slows a
+ * batch down but never fails it). Because chunks are in index order, the
+ * first failing chunk holds the lowest failing index. */
 static veil_status run_batch(batch_op op, const veil_paillier_pub *pk, const veil_paillier_priv *sk,
                              mpz_t *out, const mpz_t *in, const mpz_t *k, size_t count,
                              unsigned threads, veil_err *err)
@@ -219,15 +215,7 @@ static veil_status run_batch(batch_op op, const veil_paillier_pub *pk, const vei
         veil_err_clear(&job->err);
     }
 
-    for (size_t w = 1; w < nworkers; w++)
-        jobs[w].started = pthread_create(&jobs[w].tid, NULL, job_main, &jobs[w]) == 0;
-    run_job(&jobs[0]);
-    for (size_t w = 1; w < nworkers; w++)
-        if (!jobs[w].started)
-            run_job(&jobs[w]);
-    for (size_t w = 1; w < nworkers; w++)
-        if (jobs[w].started)
-            pthread_join(jobs[w].tid, NULL);
+    veil_workers_run(job_task, jobs, sizeof *jobs, nworkers);
 
     for (size_t w = 0; w < nworkers; w++) {
         if (jobs[w].st == VEIL_OK)

@@ -4,7 +4,6 @@
  * docs/threshold.md). */
 #include "veil/threshold.h"
 
-#include <pthread.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 #include "paillier_internal.h"
 #include "veil/batch.h"
 #include "veil/rand.h"
+#include "veil/workers.h"
 
 #define PROOF_TAG      "veil-threshold-paillier-proof-v1"
 #define KEY_TAG        "veil-threshold-key-v1"
@@ -545,8 +545,6 @@ typedef struct {
     veil_status st;
     size_t failed_at;
     veil_err err;
-    pthread_t tid;
-    int started;
 } item_job;
 
 static void run_job(item_job *job)
@@ -562,16 +560,16 @@ static void run_job(item_job *job)
     }
 }
 
-static void *job_main(void *arg)
+static void job_task(void *arg)
 {
     run_job(arg);
-    return NULL;
 }
 
 /* Runs fn on items [0, count) in contiguous chunks of whole units (groups
- * of `unit` items; only the last chunk may end in a partial one), chunk 0
- * on the calling thread; joins every worker on every path; reports the
- * lowest failing item (1-based in the message, 0-based in *failed). */
+ * of `unit` items; only the last chunk may end in a partial one) on the
+ * worker pool and the calling thread; waits for every chunk on every path;
+ * reports the lowest failing item (1-based in the message, 0-based in
+ * *failed). */
 static veil_status run_items(group_fn fn, void *ctx, size_t count, size_t unit, unsigned threads,
                              size_t *failed, veil_err *err)
 {
@@ -600,15 +598,7 @@ static veil_status run_items(group_fn fn, void *ctx, size_t count, size_t unit, 
         begin = jobs[w].end;
         veil_err_clear(&jobs[w].err);
     }
-    for (size_t w = 1; w < nw; w++)
-        jobs[w].started = pthread_create(&jobs[w].tid, NULL, job_main, &jobs[w]) == 0;
-    run_job(&jobs[0]);
-    for (size_t w = 1; w < nw; w++)
-        if (!jobs[w].started)
-            run_job(&jobs[w]);
-    for (size_t w = 1; w < nw; w++)
-        if (jobs[w].started)
-            pthread_join(jobs[w].tid, NULL);
+    veil_workers_run(job_task, jobs, sizeof *jobs, nw);
     veil_status st = VEIL_OK;
     for (size_t w = 0; w < nw; w++) {
         if (jobs[w].st == VEIL_OK)

@@ -1,16 +1,17 @@
 /* Group operations of the private join (veil/psi.h) on libsodium's
  * ristretto255: hashing IDs onto the group, commutative blinding, shuffles
  * and ElGamal-encrypted group tags. Batch calls split the index range into
- * one contiguous chunk per POSIX thread and report the lowest bad index. */
+ * one contiguous chunk per worker (the pool of veil/workers.h) and report the
+ * lowest bad index. */
 #include "veil/psi.h"
 
-#include <pthread.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "veil/batch.h"
 #include "veil/rand.h"
+#include "veil/workers.h"
 
 #define PSI_DOMAIN "veil-psi-v1"
 
@@ -321,8 +322,6 @@ typedef struct {
     size_t begin, end;
     veil_status st;
     veil_err err;
-    pthread_t tid;
-    int started;
 } psi_job;
 
 /* Stops at the slice's first failure, which is its lowest bad index. */
@@ -333,16 +332,15 @@ static void run_job(psi_job *job)
         job->st = run_one(job->ctx, i, &job->err);
 }
 
-static void *job_main(void *arg)
+static void job_task(void *arg)
 {
     run_job(arg);
-    return NULL;
 }
 
 /* Splits [0, count) into one contiguous chunk per worker (at most `count`
- * workers, chunk 0 on the calling thread; a chunk whose thread cannot be
- * created runs here too), joins them all, and reports the failure of the
- * first failing chunk, which holds the lowest bad index. */
+ * chunks, run on the worker pool and the calling thread), waits for them
+ * all, and reports the failure of the first failing chunk, which holds the
+ * lowest bad index. */
 static veil_status run_batch(const psi_ctx *ctx, size_t count, unsigned threads, veil_err *err)
 {
     size_t n = threads == 0 ? veil_cpu_count() : threads;
@@ -361,15 +359,7 @@ static veil_status run_batch(const psi_ctx *ctx, size_t count, unsigned threads,
         begin = jobs[w].end;
         veil_err_clear(&jobs[w].err);
     }
-    for (size_t w = 1; w < n; w++)
-        jobs[w].started = pthread_create(&jobs[w].tid, NULL, job_main, &jobs[w]) == 0;
-    run_job(&jobs[0]);
-    for (size_t w = 1; w < n; w++)
-        if (!jobs[w].started)
-            run_job(&jobs[w]);
-    for (size_t w = 1; w < n; w++)
-        if (jobs[w].started)
-            pthread_join(jobs[w].tid, NULL);
+    veil_workers_run(job_task, jobs, sizeof *jobs, n);
     veil_status st = VEIL_OK;
     for (size_t w = 0; w < n; w++)
         if (jobs[w].st != VEIL_OK) {

@@ -1,13 +1,15 @@
 /* Batch encryption, decryption and scalar multiplication of whole columns
  * on all cores.
  *
- * threads == 0 means one worker per available CPU (veil_cpu_count()); the
- * number of workers is further capped at `count` and at
- * VEIL_BATCH_MAX_THREADS, so a batch never runs more workers than items.
- * The calling thread is one of the workers. Work is split into contiguous
- * chunks of nearly equal size; each worker writes only its own outputs and
- * its own error slot, and the call returns only after every worker has been
- * joined, on every path.
+ * threads == 0 means one chunk per available CPU (veil_cpu_count()); the
+ * number of chunks is further capped at `count` and at
+ * VEIL_BATCH_MAX_THREADS, so a batch never makes more chunks than items.
+ * The chunks run on the process-wide worker pool (veil/workers.h:
+ * veil_cpu_count() - 1 threads started once, shared by every caller) and on
+ * the calling thread, so concurrent batch calls never run more veil threads
+ * than there are CPUs. Work is split into contiguous chunks of nearly equal
+ * size; each chunk writes only its own outputs and its own error slot, and
+ * the call returns only after every chunk has finished, on every path.
  *
  * On failure the lowest failing index is reported ("value 17: ..."), with
  * the status of the underlying single-value call, and every output element
