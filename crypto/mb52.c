@@ -794,6 +794,22 @@ IFMA_INLINE void amm_one_core(uint64_t *r, const uint64_t *a, const uint64_t *b,
     amm_k_core(1, &r, &a, &b, &m, &k0, N);
 }
 
+/* acc - m unless that borrows, selected by a mask (no branch: the value
+ * may be secret); tmp: D words. */
+static void final_sub_ct(uint64_t *acc, uint64_t *tmp, const veil_mb_ctx *ctx)
+{
+    const size_t D = 8 * ((ctx->N + 7) / 8);
+    int64_t borrow = 0;
+    for (size_t d = 0; d < D; d++) {
+        int64_t x = (int64_t)acc[d] - (int64_t)ctx->mh[d] + borrow;
+        tmp[d] = (uint64_t)x & MASK52;
+        borrow = x >> 52;
+    }
+    const uint64_t keep = (uint64_t)borrow; /* all ones when acc < m */
+    for (size_t d = 0; d < D; d++)
+        acc[d] = (acc[d] & keep) | (tmp[d] & ~keep);
+}
+
 /* r = a b mod m canonical (a, b, r: 8 * ceil(N / 8) digits, a, b < m). */
 IFMA static void mulmod_one(uint64_t *r, const uint64_t *a, const uint64_t *b,
                             const veil_mb_ctx *ctx)
@@ -806,16 +822,7 @@ IFMA static void mulmod_one(uint64_t *r, const uint64_t *a, const uint64_t *b,
     } while (0)
     DISPATCH_N(ONE_N)
 #undef ONE_N
-    /* r - m unless that borrows (public values: a branch is fine). */
-    const size_t D = 8 * ((ctx->N + 7) / 8);
-    int64_t borrow = 0;
-    for (size_t d = 0; d < D; d++) {
-        int64_t x = (int64_t)r[d] - (int64_t)ctx->mh[d] + borrow;
-        t[d] = (uint64_t)x & MASK52;
-        borrow = x >> 52;
-    }
-    if (borrow == 0)
-        memcpy(r, t, D * sizeof(uint64_t));
+    final_sub_ct(r, t, ctx); /* r - m unless that borrows */
 }
 
 IFMA int veil_mb_mulmod_one(mpz_t r, const mpz_t a, const mpz_t b, const veil_mb_ctx *ctx)
@@ -902,22 +909,6 @@ IFMA_INLINE void powm_k_core(const size_t K, uint64_t *const *mem, const uint8_t
     }
     /* out of Montgomery form, <= m */
     amm_k_core(K, acc, (const uint64_t *const *)acc, (const uint64_t *const *)sel, m, k0, N);
-}
-
-/* acc - m unless that borrows, selected by a mask (the value is secret
- * until the exponentiation is over); tmp: D words. */
-static void final_sub_ct(uint64_t *acc, uint64_t *tmp, const veil_mb_ctx *ctx)
-{
-    const size_t D = 8 * ((ctx->N + 7) / 8);
-    int64_t borrow = 0;
-    for (size_t d = 0; d < D; d++) {
-        int64_t x = (int64_t)acc[d] - (int64_t)ctx->mh[d] + borrow;
-        tmp[d] = (uint64_t)x & MASK52;
-        borrow = x >> 52;
-    }
-    const uint64_t keep = (uint64_t)borrow; /* all ones when acc < m */
-    for (size_t d = 0; d < D; d++)
-        acc[d] = (acc[d] & keep) | (tmp[d] & ~keep);
 }
 
 /* The K powers r[k] = base[k]^e[k] mod ctx[k]'s modulus; -1 as in

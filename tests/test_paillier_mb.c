@@ -140,7 +140,7 @@ static void test_decrypt_group_equals_scalar(void)
     }
 }
 
-/* A single decryption on the engine (veil_mb_powm_one for both CRT
+/* A single decryption on the engine (veil_mb_powm_pair for the two CRT
  * halves) equals OpenSSL's path bit for bit: encryptions of edge, small,
  * negative (encoded) and random plaintexts, the ciphertexts 1 and n^2 - 1,
  * and random units that are no one's encryption; both keys sizes. */
