@@ -79,10 +79,29 @@ static int run_group_mb(batch_job *job, mpz_t *const out[VEIL_MB_LANES],
 /* The slice in groups of VEIL_MB_LANES through the engine. Every input of a
  * group is checked (in order) before the group runs, so the first failure
  * is still the lowest failing index. */
+/* Up to these many values a partial group is cheaper one value at a time
+ * on the engine's single-value paths than as a group with padding lanes:
+ * measured at 2048 bits, one encryption costs 0.13 ms against 0.59 ms for
+ * a group, one decryption (veil_mb_powm_pair) 0.86 ms against 3.25 ms. */
+#define SINGLE_ENCRYPT_MAX 4
+#define SINGLE_DECRYPT_MAX 3
+
+static int singles_pay(batch_op op, size_t n)
+{
+    return (op == BATCH_ENCRYPT && n <= SINGLE_ENCRYPT_MAX) ||
+           (op == BATCH_DECRYPT && n <= SINGLE_DECRYPT_MAX);
+}
+
+static void run_job_range(batch_job *job, size_t begin, size_t end);
+
 static void run_job_mb(batch_job *job)
 {
     for (size_t i = job->begin; i < job->end; i += VEIL_MB_LANES) {
         size_t n = job->end - i < VEIL_MB_LANES ? job->end - i : VEIL_MB_LANES;
+        if (singles_pay(job->op, n)) {
+            run_job_range(job, i, i + n);
+            return; /* only the last group of a chunk is partial */
+        }
         const mpz_t *in[VEIL_MB_LANES] = {NULL}, *k[VEIL_MB_LANES] = {NULL};
         mpz_t *out[VEIL_MB_LANES] = {NULL};
         for (size_t l = 0; l < n; l++) {
@@ -120,7 +139,14 @@ static void run_job(batch_job *job)
         run_job_mb(job);
         return;
     }
-    for (size_t i = job->begin; i < job->end; i++) {
+    run_job_range(job, job->begin, job->end);
+}
+
+/* Values [begin, end) of the job one by one with the single-value calls;
+ * stops at the first failure. */
+static void run_job_range(batch_job *job, size_t begin, size_t end)
+{
+    for (size_t i = begin; i < end; i++) {
         veil_status st;
         if (job->op == BATCH_ENCRYPT)
             st = veil_paillier_encrypt(job->out[i], job->pk, job->in[i], &job->err);
