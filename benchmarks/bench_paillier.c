@@ -410,6 +410,20 @@ static double ops_per_sec(const bench_row *r)
     return (double)r->ops / r->secs;
 }
 
+/* A single-value row of op with the scalar engine forced (the path of CPUs
+ * without AVX512-IFMA), then the engine setting restored; NULL (no row)
+ * unless the IFMA engine is what the default rows used. */
+static bench_row *measure_scalar_engine(bench_table *t, bench_ctx *x, const char *id,
+                                        const char *label, void (*op)(bench_ctx *))
+{
+    if (veil_engine_selected() != VEIL_ENGINE_AUTO || !veil_engine_ifma_supported())
+        return NULL;
+    veil_engine_select(VEIL_ENGINE_SCALAR);
+    bench_row *r = measure(t, x, id, label, op, x->opts->seconds, 1, 1, 1, 1);
+    veil_engine_select(VEIL_ENGINE_AUTO);
+    return r;
+}
+
 static void compare(bench_row *r, const bench_row *ref)
 {
     r->ratio = ops_per_sec(r) / ops_per_sec(ref);
@@ -427,8 +441,9 @@ static void compare(bench_row *r, const bench_row *ref)
  * verify checks the results of the run just finished (untimed, after every
  * round of each row) and is given that row's id. */
 static void measure_threads(bench_table *t, bench_ctx *x, const char *const nm[4],
-                            void (*op)(bench_ctx *), void (*verify)(const bench_ctx *, const char *),
-                            bench_row **one, bench_row **all)
+                            void (*op)(bench_ctx *),
+                            void (*verify)(const bench_ctx *, const char *), bench_row **one,
+                            bench_row **all)
 {
     const bench_opts *o = x->opts;
     if (t->n + 2 > MAX_ROWS)
@@ -737,14 +752,11 @@ static void bench_bits(bench_table *tab, const bench_opts *o, unsigned bits)
     print_row(r);
     expect_decrypts_to(&x, x.out, x.m1, "encrypt");
     /* Each optimisation alone. */
-    if (veil_paillier_pub_is_djn(x.pk) && veil_engine_selected() == VEIL_ENGINE_AUTO &&
-        veil_engine_ifma_supported()) {
-        /* The default above spreads one exponent's windows over the IFMA
-         * lanes; this is the same table on the scalar path. */
-        veil_engine_select(VEIL_ENGINE_SCALAR);
-        r = measure(tab, &x, "encrypt_scalar", "encrypt, DJN table, scalar engine", op_encrypt,
-                    o->seconds, 1, 1, 1, 1);
-        veil_engine_select(VEIL_ENGINE_AUTO);
+    /* The default above spreads one exponent's windows over the IFMA
+     * lanes; this is the same table on the scalar path. */
+    if (veil_paillier_pub_is_djn(x.pk) &&
+        (r = measure_scalar_engine(tab, &x, "encrypt_scalar", "encrypt, DJN table, scalar engine",
+                                   op_encrypt)) != NULL) {
         compare(r, ref);
         print_row(r);
         expect_decrypts_to(&x, x.out, x.m1, "encrypt_scalar");
@@ -783,13 +795,10 @@ static void bench_bits(bench_table *tab, const bench_opts *o, unsigned bits)
     compare(r, ref);
     print_row(r);
     expect_equal(&x, x.out, x.m1, "decrypt");
-    if (veil_engine_selected() == VEIL_ENGINE_AUTO && veil_engine_ifma_supported()) {
-        /* The default above runs the two half-exponentiations on the IFMA
-         * engine, one number across the lanes; this is the scalar path. */
-        veil_engine_select(VEIL_ENGINE_SCALAR);
-        r = measure(tab, &x, "decrypt_openssl", "decrypt, CRT, OpenSSL consttime", op_decrypt,
-                    o->seconds, 1, 1, 1, 1);
-        veil_engine_select(VEIL_ENGINE_AUTO);
+    /* The default above runs the two half-exponentiations on the IFMA
+     * engine, one number across the lanes; this is the scalar path. */
+    if ((r = measure_scalar_engine(tab, &x, "decrypt_openssl", "decrypt, CRT, OpenSSL consttime",
+                                   op_decrypt)) != NULL) {
         compare(r, ref);
         print_row(r);
         expect_equal(&x, x.out, x.m1, "decrypt_openssl");

@@ -11,7 +11,6 @@
 
 #include <pthread.h>
 #include <signal.h>
-#include <stdint.h>
 
 #include "veil/batch.h"
 
